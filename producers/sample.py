@@ -1,0 +1,96 @@
+"""The demo's recorded session, built at setup time from photos that ship inside installed packages.
+
+No third-party photo is committed: the astronaut comes from scikit-image, Grace Hopper from
+matplotlib's sample data. The session has a clean start, a stretch where the candidate's face leaves
+the frame, a second person joining, and clean stretches after each so the score can be seen decaying.
+A ``manifest.json`` beside the frames records each frame's scene and its true face count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from producers.images import encode_jpeg, fit
+
+__all__ = ["SCENES", "TIMELINE", "build_sample_session", "scene_image"]
+
+WIDTH, HEIGHT = 640, 480
+# (scene, seconds) at SAMPLE_FPS frames per second.
+SAMPLE_FPS = 5
+TIMELINE: tuple[tuple[str, float], ...] = (
+    ("one_face", 6),
+    ("face_absent", 8),
+    ("one_face", 8),
+    ("two_faces", 6),
+    ("one_face", 12),
+)
+SCENES = {"one_face": 1, "face_absent": 0, "two_faces": 2}
+
+
+@dataclass(frozen=True)
+class _Photos:
+    astronaut: np.ndarray
+    hopper: np.ndarray
+
+
+def _photos() -> _Photos:
+    import matplotlib
+    from skimage import data
+
+    hopper_path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    hopper = cv2.imread(str(hopper_path), cv2.IMREAD_COLOR)
+    if hopper is None:
+        raise FileNotFoundError(hopper_path)
+    return _Photos(astronaut=cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), hopper=hopper)
+
+
+def scene_image(scene: str, photos: _Photos | None = None) -> np.ndarray:
+    """The 640x480 BGR image of a scene, before per-frame jitter."""
+    photos = photos or _photos()
+    if scene == "one_face":
+        return fit(photos.astronaut, WIDTH, HEIGHT)
+    if scene == "face_absent":
+        # The candidate leans out: the photo slides up until the head has left the frame.
+        frame = fit(photos.astronaut, WIDTH, HEIGHT)
+        shift = int(HEIGHT * 0.45)
+        out = np.full_like(frame, 32)
+        out[: HEIGHT - shift] = frame[shift:]
+        return out
+    if scene == "two_faces":
+        pair = np.hstack([cv2.resize(photos.astronaut, (320, 320)), cv2.resize(photos.hopper[:600], (320, 320))])
+        return fit(pair, WIDTH, HEIGHT)
+    raise ValueError(f"unknown scene {scene!r}")
+
+
+def _jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A few pixels of camera shake and sensor noise, so consecutive frames differ like a webcam's."""
+    dx, dy = rng.integers(-4, 5, size=2)
+    moved = cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, dy]]), (WIDTH, HEIGHT), borderValue=(32, 32, 32))
+    noise = rng.normal(0, 3, moved.shape)
+    return np.clip(moved.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+
+
+def build_sample_session(out_dir: Path, seed: int = 7) -> Path:
+    """Write the sample session's JPEG frames and manifest into ``out_dir``; returns ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("frame_*.jpg"):
+        old.unlink()
+    photos = _photos()
+    scenes = {name: scene_image(name, photos) for name in SCENES}
+    rng = np.random.default_rng(seed)
+    frames = []
+    sequence = 0
+    for scene, seconds in TIMELINE:
+        for _ in range(int(seconds * SAMPLE_FPS)):
+            name = f"frame_{sequence:05d}.jpg"
+            (out_dir / name).write_bytes(encode_jpeg(_jitter(scenes[scene], rng), 90))
+            frames.append({"sequence": sequence, "file": name, "scene": scene, "faces": SCENES[scene]})
+            sequence += 1
+    manifest = {"fps": SAMPLE_FPS, "width": WIDTH, "height": HEIGHT, "frames": frames}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return out_dir

@@ -1,0 +1,1 @@
+"""Faust agents: each adapts Kafka records to the core (streams.vision, streams.risk) and back."""

@@ -1,0 +1,197 @@
+"""``integrity``: the command line of the product.
+
+broker    run the embedded broker (tansu) and create the topics
+topics    create the topics on the configured broker
+worker    run a Faust worker (detection + risk agents, web views)
+produce   replay a video file or image folder into the frames topic as one session
+verdicts  follow the results topic, human-readable or --json
+sample    build the sample recorded session
+demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from streams.config import EMBEDDED_BOOTSTRAP, load_settings
+
+DEFAULT_SAMPLE_DIR = Path(".integrity/sample-session")
+
+
+def _set_env(name: str, value: object | None) -> None:
+    """Flags win over the environment: they become the variable the settings read."""
+    if value is not None:
+        os.environ[name] = str(value)
+
+
+def _apply_common(args: argparse.Namespace) -> None:
+    _set_env("KAFKA_BOOTSTRAP_SERVERS", getattr(args, "bootstrap_servers", None))
+
+
+def _cmd_broker(args: argparse.Namespace) -> int:
+    from streams.admin import ensure_topics
+    from streams.broker import EmbeddedBroker
+
+    host, port = args.listen.rsplit(":", 1)
+    with EmbeddedBroker(host, int(port)) as broker:
+        _set_env("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
+        asyncio.run(ensure_topics(load_settings()))
+        print(f"embedded broker on {broker.bootstrap_servers} (memory storage); Ctrl-C stops it", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            assert broker.process is not None
+            broker.process.wait()
+    return 0
+
+
+def _cmd_topics(args: argparse.Namespace) -> int:
+    from streams.admin import ensure_topics
+
+    created = asyncio.run(ensure_topics(load_settings()))
+    print("created: " + (", ".join(created) if created else "nothing (all topics exist)"))
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from streams.admin import ensure_topics
+
+    _set_env("INTEGRITY_WEB_PORT", args.web_port)
+    _set_env("INTEGRITY_DATA_DIR", args.data_dir)
+    settings = load_settings()
+    asyncio.run(ensure_topics(settings))
+    from streams.app import app  # after the environment is final: the app reads it on import
+
+    sys.argv = ["integrity", "worker", "--loglevel", args.loglevel or settings.log_level]
+    app.main()
+    return 0
+
+
+def _progress(sent: int, total: int | None) -> None:
+    if sys.stderr.isatty() or sent == total or sent % 50 == 0:
+        of = f"/{total}" if total else ""
+        end = "\n" if sent == total else ("\r" if sys.stderr.isatty() else "\n")
+        print(f"sent {sent}{of} frames", end=end, file=sys.stderr, flush=True)
+
+
+def _cmd_produce(args: argparse.Namespace) -> int:
+    from producers.replay import ReplayOptions, replay
+
+    options = ReplayOptions(
+        session_id=args.session_id,
+        candidate_id=args.candidate_id,
+        fps=args.fps,
+        loops=args.loop,
+        width=args.width,
+        height=args.height,
+        jpeg_quality=args.jpeg_quality,
+        control=not args.no_control,
+    )
+    sent = asyncio.run(replay(load_settings(), Path(args.path), options, _progress))
+    print(f"published {sent} frames of session {args.session_id}", file=sys.stderr)
+    return 0
+
+
+def _cmd_verdicts(args: argparse.Namespace) -> int:
+    from streams.verdicts import follow_results, format_result, result_json
+
+    async def follow() -> None:
+        seen = 0
+        stream = follow_results(load_settings(), from_beginning=not args.latest, session_id=args.session)
+        async for result in stream:
+            print(result_json(result) if args.json else format_result(result), flush=True)
+            seen += 1
+            if args.count and seen >= args.count:
+                return
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(follow())
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from producers.sample import build_sample_session
+
+    out = build_sample_session(Path(args.out))
+    print(f"sample session written to {out}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo import DemoOptions, run_demo
+
+    options = DemoOptions(sample_dir=Path(args.sample_dir), fps=args.fps, session_id=args.session_id, json=args.json)
+    with contextlib.suppress(KeyboardInterrupt):
+        return run_demo(options)
+    print("\ndemo stopped", file=sys.stderr)
+    return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="integrity", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--bootstrap-servers",
+        help=f"Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS, default the embedded {EMBEDDED_BOOTSTRAP})",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("broker", help="run the embedded broker and create the topics")
+    p.add_argument("--listen", default=EMBEDDED_BOOTSTRAP, help="host:port to listen on (default %(default)s)")
+    p.set_defaults(func=_cmd_broker)
+
+    p = sub.add_parser("topics", help="create the topics on the configured broker")
+    p.set_defaults(func=_cmd_topics)
+
+    p = sub.add_parser("worker", help="run a Faust worker")
+    p.add_argument("--web-port", type=int, help="web views port (env INTEGRITY_WEB_PORT, default 6066)")
+    p.add_argument("--data-dir", help="RocksDB folder, one per worker (env INTEGRITY_DATA_DIR)")
+    p.add_argument("--loglevel", "-l", help="debug, info, warning (env INTEGRITY_LOG_LEVEL, default info)")
+    p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("produce", help="replay a video file or image folder as one session")
+    p.add_argument("path", help="a video file or a folder of images (sorted by name)")
+    p.add_argument("--session-id", required=True)
+    p.add_argument("--candidate-id", default="candidate")
+    p.add_argument("--fps", type=float, default=5.0, help="frames per second, 0 = as fast as possible")
+    p.add_argument("--loop", type=int, default=1, help="play the recording this many times")
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--jpeg-quality", type=int, default=85)
+    p.add_argument("--no-control", action="store_true", help="do not send session start/end records")
+    p.set_defaults(func=_cmd_produce)
+
+    p = sub.add_parser("verdicts", help="follow the results topic")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--session", help="only this session id")
+    p.add_argument("--latest", action="store_true", help="only results from now on (default: from the start)")
+    p.add_argument("--count", type=int, default=0, help="stop after this many results (0 = follow forever)")
+    p.set_defaults(func=_cmd_verdicts)
+
+    p = sub.add_parser("sample", help="build the sample recorded session")
+    p.add_argument("--out", default=str(DEFAULT_SAMPLE_DIR))
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("demo", help="broker + worker + sample replay + verdicts, on the embedded broker")
+    p.add_argument("--sample-dir", default=str(DEFAULT_SAMPLE_DIR))
+    p.add_argument("--fps", type=float, default=5.0)
+    p.add_argument("--session-id", default="demo-session")
+    p.add_argument("--json", action="store_true", help="print verdicts as JSON lines")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _apply_common(args)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

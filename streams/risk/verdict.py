@@ -1,0 +1,46 @@
+"""From a score and its evidence to a verdict a platform can act on, with its reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from streams.risk.policy import RiskPolicy
+
+__all__ = ["Verdict", "decide"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # clear | review | flagged | inconclusive
+    confidence: float
+    # (event type, share of the evidence), largest first, shares summing to 1.
+    reasons: tuple[tuple[str, float], ...]
+
+    @property
+    def cheating(self) -> bool:
+        return self.verdict == "flagged"
+
+
+def decide(score: float, evidence: Mapping[str, float], policy: RiskPolicy) -> Verdict:
+    if score >= policy.flagged_at:
+        verdict = "flagged"
+    elif score >= policy.review_at:
+        verdict = "review"
+    else:
+        verdict = "clear"
+    # Confidence grows with the distance from the nearest threshold: a score sitting on a
+    # threshold is a coin toss (0.5); 20 points away is as sure as the score can make us.
+    margin = min(abs(score - policy.review_at), abs(score - policy.flagged_at))
+    confidence = 0.5 + 0.5 * min(margin / 20.0, 1.0)
+    total = sum(value for value in evidence.values() if value > 0)
+    reasons: tuple[tuple[str, float], ...] = ()
+    if total > 0:
+        reasons = tuple(
+            sorted(
+                ((kind, value / total) for kind, value in evidence.items() if value / total >= 0.01),
+                key=lambda item: item[1],
+                reverse=True,
+            )
+        )
+    return Verdict(verdict, round(confidence, 4), reasons)

@@ -1,0 +1,33 @@
+"""Every topic and table, declared once. All are keyed by session id and share one partition count."""
+
+from __future__ import annotations
+
+from streams.app import app, settings
+from streams.codec import AvroCodec
+
+__all__ = ["control_topic", "dead_letter_topic", "events_topic", "frames_topic", "results_topic", "sessions"]
+
+_topics = settings.topics
+
+
+def _topic(name: str, record: str):  # -> faust.TopicT
+    return app.topic(
+        name,
+        key_serializer="raw",
+        value_serializer=AvroCodec(record),
+        partitions=_topics.partitions,
+        replicas=_topics.replication_factor,
+    )
+
+
+frames_topic = _topic(_topics.frames, "Frame")
+events_topic = _topic(_topics.events, "Observation")
+results_topic = _topic(_topics.results, "Result")
+control_topic = _topic(_topics.control, "SessionControl")
+dead_letter_topic = _topic(_topics.dead_letter, "DeadLetter")
+
+# Session id -> SessionState as a dict. RocksDB locally, its changelog topic on the broker.
+# Keys are the session id's UTF-8 bytes, exactly like the stream keys: table_route then computes the
+# same partition for a session as the stream that wrote it. Serializers are the app's defaults
+# (key 'raw', value 'json'); Faust tables take them from there.
+sessions = app.Table("sessions", default=None, partitions=_topics.partitions, key_type=str)

@@ -1,0 +1,41 @@
+"""Web views over the sessions table: ``/health/``, ``/sessions/``, ``/sessions/{id}/``."""
+
+from __future__ import annotations
+
+from streams.agents.detection import vision_ready
+from streams.app import app, settings
+from streams.topics import sessions
+
+
+@app.page("/health/")
+async def health(web, request):
+    ready = vision_ready.is_set()
+    body = {"ready": ready, "vision": "ready" if ready else "warming up", "objects": "unavailable"}
+    return web.json(body, status=200 if ready else 503)
+
+
+@app.page("/sessions/")
+async def list_sessions(web, request):
+    # Partition-local: each worker lists the sessions of the partitions it owns.
+    rows = [
+        {
+            "session_id": session_id,
+            "candidate_id": state.get("candidate_id", ""),
+            "status": state.get("status"),
+            "frames": state.get("frames"),
+            "risk_score": state.get("last_score"),
+            "verdict": state.get("last_verdict"),
+        }
+        for session_id, state in sessions.items()
+        if state
+    ]
+    return web.json({"worker": f"{settings.web_host}:{settings.web_port}", "sessions": rows})
+
+
+@app.page("/sessions/{session_id}/")
+@app.table_route(table=sessions, match_info="session_id")
+async def get_session(web, request, session_id: str):
+    state = sessions.get(session_id)
+    if not state:
+        return web.json({"error": f"no session {session_id!r}"}, status=404)
+    return web.json(state)
