@@ -1,0 +1,103 @@
+"""A real tansu broker process on a free 127.0.0.1 port and a real worker process, for the whole module."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from producers.publisher import FramePublisher
+from schemas import codec_for
+from streams.admin import ensure_topics
+from streams.broker import EmbeddedBroker
+from streams.config import Settings, load_settings
+from streams.worker_process import WorkerProcess
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    log = tmp_path_factory.mktemp("broker") / "broker.log"
+    with EmbeddedBroker("127.0.0.1", free_port(), log_path=log) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def settings(broker) -> Settings:
+    settings = load_settings({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "INTEGRITY_EMBEDDED_BROKER": "1"})
+    asyncio.run(ensure_topics(settings))
+    return settings
+
+
+@pytest.fixture(scope="module")
+def worker(broker, settings, tmp_path_factory):
+    folder: Path = tmp_path_factory.mktemp("worker")
+    process = WorkerProcess(
+        WorkerProcess.child_env(broker.bootstrap_servers, INTEGRITY_EMBEDDED_BROKER="1"),
+        web_port=free_port(),
+        data_dir=folder / "data",
+        log_path=folder / "worker.log",
+    )
+    process.start()
+    try:
+        process.wait_ready(timeout_s=180)
+        yield process
+    finally:
+        process.stop()
+
+
+def publish(settings: Settings, records: list[tuple[str, str, bytes | dict]]) -> None:
+    """Send (topic, session id, Frame dict or raw bytes) in order, each acknowledged."""
+
+    async def send() -> None:
+        async with FramePublisher(settings) as publisher:
+            for topic, session_id, value in records:
+                if isinstance(value, dict):
+                    await publisher.send_frame(value)
+                else:
+                    await publisher.send_raw(topic, session_id, value)
+
+    asyncio.run(send())
+
+
+def collect(
+    settings: Settings,
+    topic: str,
+    record: str,
+    want: Callable[[dict], bool],
+    count: int,
+    timeout_s: float = 90.0,
+) -> list[dict]:
+    """Read ``topic`` from the start until ``count`` decoded records match ``want`` (or time out)."""
+
+    async def read() -> list[dict]:
+        codec = codec_for(record)
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=settings.broker.bootstrap_servers, group_id=None, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        found: list[dict] = []
+        deadline = time.monotonic() + timeout_s
+        try:
+            while len(found) < count and time.monotonic() < deadline:
+                batches = await consumer.getmany(timeout_ms=500)
+                for messages in batches.values():
+                    for message in messages:
+                        value = codec.decode(message.value)
+                        if want(value):
+                            found.append(value)
+        finally:
+            await consumer.stop()
+        return found
+
+    return asyncio.run(read())

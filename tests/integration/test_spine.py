@@ -1,0 +1,127 @@
+"""Frames in, verdicts out: a real broker, a real worker, real Avro, real models on real photos."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import urllib.request
+
+import pytest
+
+from streams.vision.frame_events import FACE_ABSENT, MULTIPLE_FACES
+from tests.integration.conftest import collect, publish
+from tests.photos import frame_record
+
+pytestmark = pytest.mark.integration
+
+START = 1_800_000_000_000
+INTERVAL_MS = 200  # 5 frames per second of capture time
+
+
+def timeline(session_id: str, scenes: list[tuple[str, int]], first_sequence: int = 0) -> list[dict]:
+    frames, sequence = [], first_sequence
+    for scene, count in scenes:
+        for _ in range(count):
+            frames.append(frame_record(session_id, sequence, START + sequence * INTERVAL_MS, scene))
+            sequence += 1
+    return frames
+
+
+def results_of(settings, session_id: str, count: int) -> list[dict]:
+    return collect(
+        settings, settings.topics.results, "Result", lambda r: r["session_id"] == session_id, count, timeout_s=120
+    )
+
+
+def test_results_follow_the_frames(settings, worker):
+    a = timeline("it-a", [("one_face", 8), ("face_absent", 30), ("one_face", 20)])
+    b = timeline("it-b", [("one_face", 5), ("two_faces", 10), ("one_face", 5)])
+    interleaved = [f for pair in zip(a, b + [None] * len(a), strict=False) for f in pair if f]
+    publish(settings, [(settings.topics.frames, f["session_id"], f) for f in interleaved])
+
+    results_a = results_of(settings, "it-a", len(a))
+    results_b = results_of(settings, "it-b", len(b))
+
+    # One Result per frame, in frame order within each session.
+    assert [r["frame_sequence"] for r in results_a] == list(range(len(a)))
+    assert [r["frame_sequence"] for r in results_b] == list(range(len(b)))
+    # Face counts on the known frames.
+    assert [r["face_count"] for r in results_a] == [1] * 8 + [0] * 30 + [1] * 20
+    assert [r["face_count"] for r in results_b] == [1] * 5 + [2] * 10 + [1] * 5
+
+    scores = [r["risk_score"] for r in results_a]
+    assert scores[:8] == [0.0] * 8
+    absent = scores[8:38]
+    assert all(later > earlier for earlier, later in itertools.pairwise(absent))
+    after = scores[38:]
+    assert all(later < earlier for earlier, later in itertools.pairwise(after))
+    assert results_a[37]["verdict"] in {"review", "flagged"}  # 6 s without a face
+    assert results_a[37]["reasons"][0]["event_type"] == FACE_ABSENT
+    assert results_a[0]["verdict"] == "clear"
+    assert results_b[14]["reasons"][0]["event_type"] == MULTIPLE_FACES
+    assert all(r["objects"] is None for r in results_a)  # objects were not checked: said so
+    assert all(r["processing_time_ms"] > 0 for r in results_a)
+
+
+def test_malformed_frames_go_to_the_dead_letter_topic_and_the_stream_goes_on(settings, worker):
+    frames = timeline("it-dlq", [("one_face", 3)])
+    broken_image = frame_record("it-dlq", 99, START, "one_face", image=b"\xff\xd8\xff\xe0 truncated")
+    publish(
+        settings,
+        [
+            (settings.topics.frames, "it-dlq", frames[0]),
+            (settings.topics.frames, "it-dlq", b"\x00\x01 definitely not Avro"),
+            (settings.topics.frames, "it-dlq", frames[1]),
+            (settings.topics.frames, "it-dlq", broken_image),
+            (settings.topics.frames, "it-dlq", frames[2]),
+        ],
+    )
+    results = results_of(settings, "it-dlq", 3)
+    assert [r["frame_sequence"] for r in results] == [0, 1, 2]
+
+    letters = collect(settings, settings.topics.dead_letter, "DeadLetter", lambda d: d["key"] == b"it-dlq", 2)
+    reasons = [letter["reason"] for letter in letters]
+    assert len(letters) == 2
+    assert reasons[0].startswith("bad Frame record")
+    assert reasons[1].startswith("bad image")
+    assert all(
+        letter["stage"] == "detection" and letter["source_topic"] == settings.topics.frames for letter in letters
+    )
+    assert letters[0]["payload"] == b"\x00\x01 definitely not Avro"
+
+
+def _get(worker, path: str) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}{path}", timeout=10) as response:
+        return json.load(response)
+
+
+def test_web_views_show_the_sessions_table(settings, worker):
+    frames = timeline("it-view", [("one_face", 2), ("face_absent", 3)])
+    publish(settings, [(settings.topics.frames, "it-view", f) for f in frames])
+    results_of(settings, "it-view", len(frames))
+
+    listed = {row["session_id"]: row for row in _get(worker, "/sessions/")["sessions"]}
+    assert listed["it-view"]["frames"] == 5
+    state = _get(worker, "/sessions/it-view/")
+    assert state["last_sequence"] == 4
+    assert state["evidence"][FACE_ABSENT] > 0
+    assert _get(worker, "/health/")["ready"] is True
+
+
+def test_a_restarted_worker_continues_the_score(settings, worker):
+    first = timeline("it-restart", [("one_face", 3), ("face_absent", 10)])
+    publish(settings, [(settings.topics.frames, "it-restart", f) for f in first])
+    before = results_of(settings, "it-restart", len(first))
+
+    worker.stop()
+    worker.start()
+    worker.wait_ready(timeout_s=180)
+
+    more = timeline("it-restart", [("face_absent", 5)], first_sequence=len(first))
+    publish(settings, [(settings.topics.frames, "it-restart", f) for f in more])
+    after = results_of(settings, "it-restart", len(first) + len(more))[len(first) :]
+
+    # The score picks up where it stopped: the next absent frame scores above the last one before.
+    assert [r["frame_sequence"] for r in after] == list(range(len(first), len(first) + len(more)))
+    assert after[0]["risk_score"] > before[-1]["risk_score"]
+    assert _get(worker, "/sessions/it-restart/")["frames"] == len(first) + len(more)

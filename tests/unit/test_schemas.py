@@ -1,0 +1,129 @@
+import pytest
+
+from schemas import RecordDecodeError, codec_for
+from streams.codec import AvroCodec, Undecodable
+from tests.photos import frame_record
+
+EVENT = {
+    "event_id": "s1:3:face_absent",
+    "session_id": "s1",
+    "frame_sequence": 3,
+    "type": "face_absent",
+    "confidence": 0.9,
+    "started_at_ms": 1_700_000_000_000,
+    "ended_at_ms": None,
+    "details": {"face_count": "0"},
+}
+OBSERVATION = {
+    "session_id": "s1",
+    "candidate_id": "c1",
+    "frame_sequence": 3,
+    "captured_at_ms": 1_700_000_000_000,
+    "observed_at_ms": 1_700_000_000_010,
+    "faces": [{"confidence": 0.9, "x": 0.1, "y": 0.2, "width": 0.3, "height": 0.4}],
+    "gaze": None,
+    "objects": None,
+    "timings_ms": {"decode": 1.0, "faces": 4.0, "total": 5.0},
+    "events": [EVENT],
+}
+RESULT = {
+    "session_id": "s1",
+    "candidate_id": "c1",
+    "frame_sequence": 3,
+    "captured_at_ms": 1_700_000_000_000,
+    "timestamp_ms": 1_700_000_000_020,
+    "cheating": False,
+    "risk_score": 12.5,
+    "attention": 88.0,
+    "verdict": "clear",
+    "confidence": 0.8,
+    "reasons": [{"event_type": "face_absent", "share": 1.0}],
+    "gaze": "center",
+    "face_count": 1,
+    "objects": [{"label": "cell phone", "confidence": 0.7, "x": 0.0, "y": 0.0, "width": 0.1, "height": 0.1}],
+    "recent_events": [EVENT],
+    "processing_time_ms": 6.5,
+}
+CONTROL = {
+    "session_id": "s1",
+    "action": "end",
+    "candidate_id": "c1",
+    "policy": "default",
+    "at_ms": 1_700_000_000_000,
+    "metadata": {"room": "7"},
+}
+DEAD_LETTER = {
+    "source_topic": "integrity.frames",
+    "source_partition": 2,
+    "source_offset": 41,
+    "key": b"s1",
+    "stage": "detection",
+    "reason": "bad image",
+    "failed_at_ms": 1_700_000_000_000,
+    "payload": b"\x00\x01",
+}
+
+RECORDS = {
+    "Frame": frame_record("s1", 3, 1_700_000_000_000, "one_face"),
+    "Event": EVENT,
+    "Observation": OBSERVATION,
+    "Result": RESULT,
+    "SessionControl": CONTROL,
+    "DeadLetter": DEAD_LETTER,
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_round_trip(name):
+    codec = codec_for(name)
+    data = codec.encode(RECORDS[name])
+    assert data[:2] == b"\xc3\x01"
+    assert codec.decode(data) == RECORDS[name]
+
+
+def test_fingerprints_differ_between_record_types():
+    prints = {codec_for(name).fingerprint for name in RECORDS}
+    assert len(prints) == len(RECORDS)
+
+
+def test_a_record_of_another_type_is_refused():
+    data = codec_for("Result").encode(RESULT)
+    with pytest.raises(RecordDecodeError, match="fingerprint"):
+        codec_for("Frame").decode(data)
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (b"", "marker"),
+        (b'{"session_id": "s1"}', "marker"),
+        (b"\xc3\x01" + b"\x00" * 4, "marker"),
+    ],
+)
+def test_garbage_is_refused_with_a_reason(data, match):
+    with pytest.raises(RecordDecodeError, match=match):
+        codec_for("Frame").decode(data)
+
+
+def test_truncated_and_padded_bodies_are_refused():
+    data = codec_for("Observation").encode(OBSERVATION)
+    with pytest.raises(RecordDecodeError, match="corrupt"):
+        codec_for("Observation").decode(data[:-7])
+    with pytest.raises(RecordDecodeError, match="trailing"):
+        codec_for("Observation").decode(data + b"\x00")
+
+
+def test_encoding_an_invalid_record_fails_at_the_producer():
+    bad = dict(RECORDS["Frame"], sequence="three")
+    with pytest.raises((ValueError, TypeError)):
+        codec_for("Frame").encode(bad)
+
+
+def test_faust_codec_turns_bad_bytes_into_undecodable():
+    codec = AvroCodec("Frame")
+    good = codec.dumps(RECORDS["Frame"])
+    assert codec.loads(good) == RECORDS["Frame"]
+    bad = codec.loads(b"not avro at all")
+    assert isinstance(bad, Undecodable)
+    assert "marker" in bad.reason
+    assert bad.payload == b"not avro at all"
