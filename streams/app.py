@@ -5,8 +5,11 @@ from __future__ import annotations
 import faust
 
 from streams.config import load_settings
+from streams.embedded_broker_fixes import shorten_fetch_wait
 
 settings = load_settings()
+if settings.broker.embedded:
+    shorten_fetch_wait()
 
 _embedded_workarounds = (
     # tansu answers ListOffsets with the last batch's first offset + 1: with one record per batch that

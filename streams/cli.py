@@ -68,7 +68,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     asyncio.run(ensure_topics(settings))
     from streams.app import app  # after the environment is final: the app reads it on import
 
-    sys.argv = ["integrity", "worker", "--loglevel", args.loglevel or settings.log_level]
+    level = (args.loglevel or settings.log_level).lower()
+    level = {"warning": "warn", "critical": "crit"}.get(level, level)  # Faust's own spellings
+    sys.argv = ["integrity", "worker", "--loglevel", level]
     app.main()
     return 0
 
@@ -133,6 +135,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 130
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.bench == "pipeline":
+        from bench.pipeline import main as bench_pipeline
+
+        out = Path(args.out or ".integrity/bench/pipeline.json")
+        return bench_pipeline(args.sessions, args.fps, args.seconds, args.find_max, args.bound_ms, out)
+    raise AssertionError(args.bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="integrity", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -183,6 +194,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session-id", default="demo-session")
     p.add_argument("--json", action="store_true", help="print verdicts as JSON lines")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("bench", help="benchmarks: printed figures and a JSON file")
+    bench = p.add_subparsers(dest="bench", required=True)
+    b = bench.add_parser("pipeline", help="N simulated candidates through the embedded broker and one worker")
+    b.add_argument("--sessions", type=int, default=10)
+    b.add_argument("--fps", type=float, default=1.0, help="frames per second per session, 0 = as fast as possible")
+    b.add_argument("--seconds", type=float, default=30.0)
+    b.add_argument("--find-max", action="store_true", help="raise --sessions until p95 latency passes --bound-ms")
+    b.add_argument("--bound-ms", type=float, default=1000.0)
+    b.add_argument("--out", help="JSON file (default .integrity/bench/pipeline.json)")
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 

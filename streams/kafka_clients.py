@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams.config import Settings
+from streams.embedded_broker_fixes import EMBEDDED_FETCH_MAX_WAIT_MS
 
 __all__ = ["consumer_options", "producer_options"]
 
@@ -23,4 +24,11 @@ def producer_options(settings: Settings) -> dict[str, Any]:
 
 
 def consumer_options(settings: Settings) -> dict[str, Any]:
-    return {"bootstrap_servers": settings.broker.bootstrap_servers, "fetch_max_bytes": 64 * 1024 * 1024}
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.broker.bootstrap_servers,
+        "fetch_max_bytes": 64 * 1024 * 1024,
+    }
+    if settings.broker.embedded:
+        # tansu holds every fetch for the full wait (streams/embedded_broker_fixes.py).
+        options["fetch_max_wait_ms"] = EMBEDDED_FETCH_MAX_WAIT_MS
+    return options
