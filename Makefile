@@ -1,6 +1,12 @@
 # The README's two commands: `make demo` and `make test`. Both set everything up first.
 .PHONY: setup demo test lint unit integration
 
+# Real COCO weights for object detection, from ../shared/models beside the checkout (never copied into
+# the repo). Without them the worker runs with object detection off, and says so.
+SHARED_WEIGHTS := $(abspath $(CURDIR)/../shared/models/yolov8n_full_integer_quant.tflite)
+INTEGRITY_YOLO_WEIGHTS ?= $(if $(wildcard $(SHARED_WEIGHTS)),$(SHARED_WEIGHTS),)
+export INTEGRITY_YOLO_WEIGHTS
+
 setup:
 	@scripts/setup.sh
 

@@ -5,6 +5,7 @@ topics    create the topics on the configured broker
 worker    run a Faust worker (detection + risk agents, web views)
 produce   replay a video file or image folder into the frames topic as one session
 verdicts  follow the results topic, human-readable or --json
+analyze   run the vision stage offline on images or videos, one line per frame
 sample    build the sample recorded session
 demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
 """
@@ -117,6 +118,22 @@ def _cmd_verdicts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import json
+
+    from streams.analyze import analyze, format_observation, with_stride
+
+    _set_env("INTEGRITY_YOLO_WEIGHTS", args.weights)
+    settings = with_stride(load_settings(), args.stride)
+    for row in analyze([Path(p) for p in args.paths], settings, fps=args.fps):
+        if args.json:
+            observation = {k: v for k, v in row["observation"].items() if k != "image"}
+            print(json.dumps({**row, "observation": observation}, separators=(",", ":")), flush=True)
+        else:
+            print(format_observation(row), flush=True)
+    return 0
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     from producers.sample import build_sample_session
 
@@ -183,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latest", action="store_true", help="only results from now on (default: from the start)")
     p.add_argument("--count", type=int, default=0, help="stop after this many results (0 = follow forever)")
     p.set_defaults(func=_cmd_verdicts)
+
+    p = sub.add_parser("analyze", help="run the vision stage offline on images, folders or videos")
+    p.add_argument("paths", nargs="+", help="image files, image folders or video files (one session, in order)")
+    p.add_argument("--json", action="store_true", help="one JSON object per frame")
+    p.add_argument("--fps", type=float, default=5.0, help="frame rate the inputs were captured at")
+    p.add_argument("--stride", type=int, default=1, help="run object detection on every Nth frame (default 1)")
+    p.add_argument("--weights", help="YOLO weights (env INTEGRITY_YOLO_WEIGHTS)")
+    p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("sample", help="build the sample recorded session")
     p.add_argument("--out", default=str(DEFAULT_SAMPLE_DIR))

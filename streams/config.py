@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 __all__ = [
+    "BehaviourSettings",
     "BrokerSettings",
     "RiskSettings",
     "Settings",
@@ -67,7 +71,44 @@ class VisionSettings:
     face_min_confidence: float = 0.5
     # Inference runs off the event loop in this many threads (MediaPipe graphs are not shared
     # between threads: each thread gets its own).
-    threads: int = 1
+    vision_threads: int = 1
+    # Mean luma (0..255) under which a frame is too dark to judge. Webcams in a lit room give 80-160;
+    # under 40 MediaPipe's face scores fall off (docs/ACCURACY.md, darkened photos).
+    too_dark_brightness: float = 40.0
+    # A face narrower than this share of the frame is too small for landmarks: at 640 px wide, 0.06 is
+    # ~38 px, below which the face mesh's eye and iris points become unreliable.
+    face_too_small: float = 0.06
+    # YOLO weights: a path or an Ultralytics model name. Empty = object detection off (said loudly).
+    yolo_weights: str = ""
+    # Run YOLO on every Nth frame of a session (by frame sequence); faces and gaze run on every frame.
+    yolo_stride: int = 3
+    # COCO detections below this score are dropped. The INT8 model scores real phones/people
+    # 0.6-0.9 and confuses textures at 0.3 (a spacesuit read as "person 0.34").
+    object_min_confidence: float = 0.4
+    # Half-angles (degrees) of head-plus-eye direction that still look at the screen: a 34 cm wide
+    # screen at 60 cm spans +-16 degrees (atan(17/60)); 20 leaves room for its edges.
+    gaze_yaw_limit_deg: float = 20.0
+    gaze_pitch_limit_deg: float = 20.0
+
+
+@dataclass(frozen=True)
+class BehaviourSettings:
+    # How long a condition must hold before it counts (a glance is not looking away), and how long it
+    # must be gone before it ends (hysteresis: a flickering detector does not flap).
+    face_absent_after_s: float = 2.0
+    looking_away_after_s: float = 2.0
+    # Consecutive frames with a second face / checked frames with a second person or a phone.
+    extra_person_frames: int = 3
+    object_frames: int = 2
+    release_after_s: float = 1.0
+    # Reading pattern: this many separate glances to the same side within the window.
+    reading_glances: int = 4
+    reading_window_s: float = 30.0
+    # Talking: the mouth opens and closes this many times within the window. Inner-lip gap over
+    # mouth width above mouth_open_ratio counts as open (closed lips read under 0.05).
+    talking_openings: int = 3
+    talking_window_s: float = 3.0
+    mouth_open_ratio: float = 0.12
 
 
 @dataclass(frozen=True)
@@ -84,12 +125,25 @@ class Settings:
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     topics: TopicSettings = field(default_factory=TopicSettings)
     vision: VisionSettings = field(default_factory=VisionSettings)
+    behaviour: BehaviourSettings = field(default_factory=BehaviourSettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
     data_dir: Path = Path(".integrity/worker")
     web_port: int = 6066
     # Where other workers reach this one's web views (table_route redirects there).
     web_host: str = "127.0.0.1"
     log_level: str = "info"
+
+
+def _from_env(cls: type[_T], env: Mapping[str, str], prefix: str) -> _T:
+    """Each field of ``cls`` from ``PREFIX + FIELD_NAME`` when set, converted to the field's type."""
+    values = {}
+    for item in fields(cls):
+        raw = env.get(prefix + item.name.upper())
+        if raw is None:
+            continue
+        kind = type(item.default)
+        values[item.name] = _env_bool(raw) if kind is bool else kind(raw)
+    return cls(**values)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -111,22 +165,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         partitions=int(env.get("INTEGRITY_PARTITIONS", defaults.partitions)),
         replication_factor=int(env.get("INTEGRITY_REPLICATION_FACTOR", defaults.replication_factor)),
     )
-    vision_defaults = VisionSettings()
-    vision = VisionSettings(
-        face_model=int(env.get("INTEGRITY_FACE_MODEL", vision_defaults.face_model)),
-        face_min_confidence=float(env.get("INTEGRITY_FACE_MIN_CONFIDENCE", vision_defaults.face_min_confidence)),
-        threads=int(env.get("INTEGRITY_VISION_THREADS", vision_defaults.threads)),
-    )
-    risk_defaults = RiskSettings()
-    risk = RiskSettings(
-        half_life_s=float(env.get("INTEGRITY_RISK_HALF_LIFE_S", risk_defaults.half_life_s)),
-        max_frame_gap_s=float(env.get("INTEGRITY_RISK_MAX_FRAME_GAP_S", risk_defaults.max_frame_gap_s)),
-    )
+    vision = _from_env(VisionSettings, env, "INTEGRITY_")
+    behaviour = _from_env(BehaviourSettings, env, "INTEGRITY_BEHAVIOUR_")
+    risk = _from_env(RiskSettings, env, "INTEGRITY_RISK_")
     return Settings(
         app_id=env.get("INTEGRITY_APP_ID", "integrity"),
         broker=broker,
         topics=topics,
         vision=vision,
+        behaviour=behaviour,
         risk=risk,
         data_dir=Path(env.get("INTEGRITY_DATA_DIR", ".integrity/worker")),
         web_port=int(env.get("INTEGRITY_WEB_PORT", "6066")),

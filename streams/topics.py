@@ -5,7 +5,15 @@ from __future__ import annotations
 from streams.app import app, settings
 from streams.codec import AvroCodec
 
-__all__ = ["control_topic", "dead_letter_topic", "events_topic", "frames_topic", "results_topic", "sessions"]
+__all__ = [
+    "behaviour",
+    "control_topic",
+    "dead_letter_topic",
+    "events_topic",
+    "frames_topic",
+    "results_topic",
+    "sessions",
+]
 
 _topics = settings.topics
 
@@ -31,3 +39,7 @@ dead_letter_topic = _topic(_topics.dead_letter, "DeadLetter")
 # same partition for a session as the stream that wrote it. Serializers are the app's defaults
 # (key 'raw', value 'json'); Faust tables take them from there.
 sessions = app.Table("sessions", default=None, partitions=_topics.partitions, key_type=str)
+
+# Session id -> the behaviour analyser's state (streams.vision.behaviour), written by the detection
+# agent from the frames topic, which is keyed by session id the same way.
+behaviour = app.Table("behaviour", default=None, partitions=_topics.partitions, key_type=str)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.agents.detection import vision_ready
+from streams.agents.detection import pipeline, vision_ready
 from streams.app import app, settings
 from streams.topics import sessions
 
@@ -10,7 +10,13 @@ from streams.topics import sessions
 @app.page("/health/")
 async def health(web, request):
     ready = vision_ready.is_set()
-    body = {"ready": ready, "vision": "ready" if ready else "warming up", "objects": "unavailable"}
+    objects = pipeline.objects
+    body = {
+        "ready": ready,
+        "vision": "ready" if ready else "warming up",
+        "objects": "on" if objects.available else f"unavailable: {objects.unavailable_reason}",
+        "yolo_stride": settings.vision.yolo_stride,
+    }
     return web.json(body, status=200 if ready else 503)
 
 

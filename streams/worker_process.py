@@ -82,6 +82,5 @@ class WorkerProcess:
 
     @staticmethod
     def child_env(bootstrap_servers: str, **extra: str) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if not key.startswith("INTEGRITY_")}
-        env.update({"KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, **extra})
-        return env
+        """This process's environment (the user's configuration) with the broker and ``extra`` set."""
+        return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, **extra}

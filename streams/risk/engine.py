@@ -47,7 +47,9 @@ class RiskEngine:
         if state.last_captured_at_ms is not None:
             dt_s = min(max((captured - state.last_captured_at_ms) / 1000.0, 0.0), policy.max_frame_gap_s)
 
-        active = {event["type"]: event["confidence"] for event in observation["events"]}
+        # Evidence comes from the behaviours holding on this frame (debounced by the analyser); the
+        # interval since the previous frame is attributed to them.
+        active = {condition["type"]: condition["confidence"] for condition in observation["conditions"]}
         evidence = dict(state.evidence)
         for kind in set(evidence) | set(active):
             rate = policy.rates.get(kind, 0.0) * active.get(kind, 0.0)
@@ -72,7 +74,8 @@ class RiskEngine:
     def _result(
         self, state: SessionState, observation: dict[str, Any], risk_ms: float, now_ms: int | None
     ) -> dict[str, Any]:
-        verdict = decide(state.last_score, state.evidence, self.policy)
+        low_confidence = [c["type"] for c in observation["conditions"] if c["type"] in self.policy.low_confidence]
+        verdict = decide(state.last_score, state.evidence, self.policy, low_confidence=bool(low_confidence))
         state.last_verdict = verdict.verdict
         vision_ms = observation["timings_ms"].get("total", 0.0)
         return {
@@ -87,9 +90,11 @@ class RiskEngine:
             "verdict": verdict.verdict,
             "confidence": verdict.confidence,
             "reasons": [{"event_type": kind, "share": round(share, 4)} for kind, share in verdict.reasons],
-            "gaze": observation["gaze"],
+            "gaze": observation["gaze"]["direction"] if observation["gaze"] else None,
+            "conditions": [condition["type"] for condition in observation["conditions"]],
             "face_count": len(observation["faces"]),
             "objects": observation["objects"],
+            "objects_status": observation["objects_status"],
             "recent_events": list(state.recent_events),
             "processing_time_ms": round(vision_ms + risk_ms, 3),
         }

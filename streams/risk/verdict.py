@@ -22,9 +22,13 @@ class Verdict:
         return self.verdict == "flagged"
 
 
-def decide(score: float, evidence: Mapping[str, float], policy: RiskPolicy) -> Verdict:
+def decide(score: float, evidence: Mapping[str, float], policy: RiskPolicy, *, low_confidence: bool = False) -> Verdict:
     if score >= policy.flagged_at:
         verdict = "flagged"
+    elif low_confidence:
+        # The camera cannot judge now (too dark, face too small): no verdict below flagged is
+        # trustworthy, and what it cannot see never adds evidence, so it never causes a flag.
+        verdict = "inconclusive"
     elif score >= policy.review_at:
         verdict = "review"
     else:

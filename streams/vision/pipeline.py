@@ -1,4 +1,8 @@
-"""The vision stage of one frame: decode once, run the detectors, time each, raise the frame's events."""
+"""The vision stage of one frame: decode once, run every detector on the shared image, time each.
+
+Stateless: the same frame gives the same observation wherever it runs. The temporal part (behaviours
+with a start and an end) is ``streams.vision.behaviour``, which the caller runs with the session's state.
+"""
 
 from __future__ import annotations
 
@@ -10,49 +14,106 @@ import numpy as np
 
 from streams.config import VisionSettings
 from streams.vision.face import FaceDetector
-from streams.vision.frame_events import frame_events
+from streams.vision.gaze import GazeLimits, eye_state, gaze
+from streams.vision.head_pose import head_pose
 from streams.vision.image import decode_image
+from streams.vision.landmarks import FaceLandmarker
+from streams.vision.mouth import mouth_open_ratio
+from streams.vision.objects import ObjectDetector
+from streams.vision.quality import brightness
 
 __all__ = ["VisionPipeline"]
 
 
-def _ms_since(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000.0, 3)
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round((now - self.last) * 1000.0, 3)
+        self.last = now
+
+    def total(self) -> dict[str, float]:
+        self.timings["total"] = round((time.perf_counter() - self.started) * 1000.0, 3)
+        return self.timings
 
 
 class VisionPipeline:
-    """Turns ``integrity.Frame`` records into ``integrity.Observation`` records."""
+    """Turns ``integrity.Frame`` records into ``integrity.Observation`` records (without behaviours)."""
 
     def __init__(self, settings: VisionSettings | None = None) -> None:
-        settings = settings or VisionSettings()
+        self.settings = settings = settings or VisionSettings()
         self.faces = FaceDetector(settings.face_model, settings.face_min_confidence)
+        self.landmarker = FaceLandmarker()
+        self.objects = ObjectDetector(settings.yolo_weights, settings.object_min_confidence)
+        self.gaze_limits = GazeLimits(yaw_deg=settings.gaze_yaw_limit_deg, pitch_deg=settings.gaze_pitch_limit_deg)
 
     def warm_up(self) -> None:
-        """Load the models and run them once, so the first real frame is not the slow one."""
-        self.faces.scan(np.zeros((480, 640, 3), dtype=np.uint8))
+        """Load every model and run it once, so the first real frame is not the slow one."""
+        blank = np.zeros((480, 640, 3), dtype=np.uint8)
+        self.faces.scan(blank)
+        self.landmarker.landmarks(blank)
+        if self.objects.available:
+            self.objects.detect(blank)
 
     def observe(self, frame: dict[str, Any]) -> dict[str, Any]:
         """Observe one frame. Raises ``ImageDecodeError`` for an image that cannot be decoded."""
-        started = time.perf_counter()
+        watch = _Stopwatch()
         image = decode_image(frame["image"], frame["encoding"])
-        timings = {"decode": _ms_since(started)}
+        watch.lap("decode")
+        luma = brightness(image)
 
-        faces_started = time.perf_counter()
         scan = self.faces.scan(image)
-        timings["faces"] = _ms_since(faces_started)
+        faces = [asdict(face) | {"too_small": face.width < self.settings.face_too_small} for face in scan.faces]
+        watch.lap("faces")
 
-        events = frame_events(frame["session_id"], frame["sequence"], frame["captured_at_ms"], scan)
-        timings["total"] = _ms_since(started)
+        pose = gaze_record = None
+        if any(not face["too_small"] for face in faces):
+            points = self.landmarker.landmarks(image)
+            if points is not None:
+                head = head_pose(points)
+                if head is not None:
+                    eyes = eye_state(points)
+                    looking = gaze(head, eyes, self.gaze_limits)
+                    pose = asdict(head)
+                    gaze_record = {
+                        "direction": looking.direction,
+                        "off_screen": looking.off_screen,
+                        "yaw_deg": looking.yaw_deg,
+                        "pitch_deg": looking.pitch_deg,
+                        "eyes_closed": looking.eyes_closed,
+                        "eye_aspect_ratio": round(eyes.ear, 4),
+                        "mouth_open_ratio": mouth_open_ratio(points),
+                    }
+            watch.lap("landmarks")
+
+        objects, status = self._objects(image, frame["sequence"])
+        if status == "checked":
+            watch.lap("objects")
+
         return {
             "session_id": frame["session_id"],
             "candidate_id": frame["candidate_id"],
             "frame_sequence": frame["sequence"],
             "captured_at_ms": frame["captured_at_ms"],
             "observed_at_ms": int(time.time() * 1000),
-            "faces": [asdict(face) for face in scan.faces],
-            "gaze": None,
-            # Object detection is not part of this stage yet: null says "not checked", never "no phone".
-            "objects": None,
-            "timings_ms": timings,
-            "events": events,
+            "brightness": round(luma, 2),
+            "too_dark": luma < self.settings.too_dark_brightness,
+            "faces": faces,
+            "head_pose": pose,
+            "gaze": gaze_record,
+            "objects": objects,
+            "objects_status": status,
+            "timings_ms": watch.total(),
+            "conditions": [],
+            "events": [],
         }
+
+    def _objects(self, image: np.ndarray, sequence: int) -> tuple[list[dict[str, Any]] | None, str]:
+        if not self.objects.available:
+            return None, "unavailable"
+        if sequence % max(self.settings.yolo_stride, 1) != 0:
+            return None, "skipped"
+        return [asdict(obj) for obj in self.objects.detect(image)], "checked"

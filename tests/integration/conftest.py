@@ -17,6 +17,7 @@ from streams.admin import ensure_topics
 from streams.broker import EmbeddedBroker
 from streams.config import Settings, load_settings
 from streams.worker_process import WorkerProcess
+from tests.photos import SHARED_WEIGHTS
 
 
 def free_port() -> int:
@@ -43,7 +44,9 @@ def settings(broker) -> Settings:
 def worker(broker, settings, tmp_path_factory):
     folder: Path = tmp_path_factory.mktemp("worker")
     process = WorkerProcess(
-        WorkerProcess.child_env(broker.bootstrap_servers, INTEGRITY_EMBEDDED_BROKER="1"),
+        WorkerProcess.child_env(
+            broker.bootstrap_servers, INTEGRITY_EMBEDDED_BROKER="1", INTEGRITY_YOLO_WEIGHTS=SHARED_WEIGHTS
+        ),
         web_port=free_port(),
         data_dir=folder / "data",
         log_path=folder / "worker.log",

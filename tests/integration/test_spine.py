@@ -8,7 +8,6 @@ import urllib.request
 
 import pytest
 
-from streams.vision.frame_events import FACE_ABSENT, MULTIPLE_FACES
 from tests.integration.conftest import collect, publish
 from tests.photos import frame_record
 
@@ -50,17 +49,25 @@ def test_results_follow_the_frames(settings, worker):
     assert [r["face_count"] for r in results_b] == [1] * 5 + [2] * 10 + [1] * 5
 
     scores = [r["risk_score"] for r in results_a]
-    assert scores[:8] == [0.0] * 8
-    absent = scores[8:38]
-    assert all(later > earlier for earlier, later in itertools.pairwise(absent))
-    after = scores[38:]
-    assert all(later < earlier for earlier, later in itertools.pairwise(after))
-    assert results_a[37]["verdict"] in {"review", "flagged"}  # 6 s without a face
-    assert results_a[37]["reasons"][0]["event_type"] == FACE_ABSENT
+    # Absence counts once it has lasted 2 s (frame 18) and holds 1 s after the face is back (frame 42).
+    assert scores[:18] == [0.0] * 18
+    rising = scores[18:43]
+    assert all(later > earlier for earlier, later in itertools.pairwise(rising))
+    assert all(later < earlier for earlier, later in itertools.pairwise(scores[43:]))
+    assert results_a[42]["verdict"] in {"review", "flagged"}
+    assert results_a[42]["reasons"][0]["event_type"] == "face_absent"
     assert results_a[0]["verdict"] == "clear"
-    assert results_b[14]["reasons"][0]["event_type"] == MULTIPLE_FACES
-    assert all(r["objects"] is None for r in results_a)  # objects were not checked: said so
+    starts = [e for r in results_a for e in r["recent_events"] if e["frame_sequence"] == r["frame_sequence"]]
+    assert [(e["type"], e["details"]["phase"]) for e in starts] == [("face_absent", "start"), ("face_absent", "end")]
+    assert results_b[14]["reasons"][0]["event_type"] in {"multiple_faces", "extra_person"}
+    assert "multiple_faces" in results_b[14]["conditions"]
+
+    # Real YOLO weights on every third frame; the others say they were not checked.
+    statuses = [r["objects_status"] for r in results_a]
+    assert statuses == ["checked" if r["frame_sequence"] % 3 == 0 else "skipped" for r in results_a]
+    assert all((r["objects"] is None) == (r["objects_status"] != "checked") for r in results_a)
     assert all(r["processing_time_ms"] > 0 for r in results_a)
+    assert all(r["gaze"] == "center" for r in results_a[:8])
 
 
 def test_malformed_frames_go_to_the_dead_letter_topic_and_the_stream_goes_on(settings, worker):
@@ -96,20 +103,22 @@ def _get(worker, path: str) -> dict:
 
 
 def test_web_views_show_the_sessions_table(settings, worker):
-    frames = timeline("it-view", [("one_face", 2), ("face_absent", 3)])
+    frames = timeline("it-view", [("one_face", 2), ("face_absent", 15)])
     publish(settings, [(settings.topics.frames, "it-view", f) for f in frames])
     results_of(settings, "it-view", len(frames))
 
     listed = {row["session_id"]: row for row in _get(worker, "/sessions/")["sessions"]}
-    assert listed["it-view"]["frames"] == 5
+    assert listed["it-view"]["frames"] == 17
     state = _get(worker, "/sessions/it-view/")
-    assert state["last_sequence"] == 4
-    assert state["evidence"][FACE_ABSENT] > 0
-    assert _get(worker, "/health/")["ready"] is True
+    assert state["last_sequence"] == 16
+    assert state["evidence"]["face_absent"] > 0
+    health = _get(worker, "/health/")
+    assert health["ready"] is True
+    assert health["objects"] == "on"
 
 
 def test_a_restarted_worker_continues_the_score(settings, worker):
-    first = timeline("it-restart", [("one_face", 3), ("face_absent", 10)])
+    first = timeline("it-restart", [("one_face", 3), ("face_absent", 20)])
     publish(settings, [(settings.topics.frames, "it-restart", f) for f in first])
     before = results_of(settings, "it-restart", len(first))
 
@@ -121,7 +130,12 @@ def test_a_restarted_worker_continues_the_score(settings, worker):
     publish(settings, [(settings.topics.frames, "it-restart", f) for f in more])
     after = results_of(settings, "it-restart", len(first) + len(more))[len(first) :]
 
-    # The score picks up where it stopped: the next absent frame scores above the last one before.
+    # The score picks up where it stopped: the next absent frame scores above the last one before,
+    # and the behaviour state came back too: the absence goes on, it does not start again.
     assert [r["frame_sequence"] for r in after] == list(range(len(first), len(first) + len(more)))
+    assert before[-1]["risk_score"] > 0
     assert after[0]["risk_score"] > before[-1]["risk_score"]
+    assert all("face_absent" in r["conditions"] for r in after)
+    new_events = [e for r in after for e in r["recent_events"] if e["frame_sequence"] >= len(first)]
+    assert new_events == []
     assert _get(worker, "/sessions/it-restart/")["frames"] == len(first) + len(more)

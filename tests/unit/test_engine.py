@@ -3,28 +3,15 @@ import itertools
 import pytest
 
 from streams.risk import RiskEngine, RiskPolicy, SessionState
-from streams.vision.frame_events import event_id
 
 START = 1_700_000_000_000
 
 
 def observation(sequence: int, faces: int, interval_ms: int = 200, session: str = "s1") -> dict:
     captured = START + sequence * interval_ms
+    # The behaviour analyser's debounce is tested on its own: here every frame's condition holds.
     kind = {0: "face_absent", 1: None}.get(faces, "multiple_faces")
-    events = []
-    if kind:
-        events.append(
-            {
-                "event_id": event_id(session, sequence, kind),
-                "session_id": session,
-                "frame_sequence": sequence,
-                "type": kind,
-                "confidence": 1.0,
-                "started_at_ms": captured,
-                "ended_at_ms": captured,
-                "details": {},
-            }
-        )
+    conditions = [{"type": kind, "confidence": 1.0, "since_ms": captured}] if kind else []
     face = {"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.2}
     return {
         "session_id": session,
@@ -32,11 +19,16 @@ def observation(sequence: int, faces: int, interval_ms: int = 200, session: str 
         "frame_sequence": sequence,
         "captured_at_ms": captured,
         "observed_at_ms": captured + 5,
-        "faces": [face] * faces,
+        "brightness": 120.0,
+        "too_dark": False,
+        "faces": [face | {"too_small": False}] * faces,
+        "head_pose": None,
         "gaze": None,
         "objects": None,
+        "objects_status": "unavailable",
         "timings_ms": {"total": 5.0},
-        "events": events,
+        "conditions": conditions,
+        "events": [],
     }
 
 
@@ -116,3 +108,23 @@ def test_attention_falls_without_a_face_and_recovers():
     # Attention has a 10 s half-life: 10 s without a face halves it, 20 s back recover 3/4 of the loss.
     assert results[54]["attention"] == pytest.approx(50.0, abs=0.5)
     assert results[-1]["attention"] == pytest.approx(87.5, abs=0.5)
+
+
+def test_low_visibility_is_inconclusive_never_a_flag():
+    engine = RiskEngine()
+    state = None
+    for sequence in range(60):
+        dark = observation(sequence, 0)
+        dark["too_dark"] = True
+        dark["conditions"] = [{"type": "low_visibility", "confidence": 1.0, "since_ms": START}]
+        state, result = engine.apply(state, dark)
+    assert result["verdict"] == "inconclusive"
+    assert not result["cheating"]
+    assert result["risk_score"] == 0.0
+
+
+def test_result_reports_conditions_and_objects_status():
+    _, results = run(RiskEngine(), [1, 0])
+    assert results[-1]["conditions"] == ["face_absent"]
+    assert results[-1]["objects_status"] == "unavailable"
+    assert results[-1]["objects"] is None

@@ -1,4 +1,5 @@
-"""The face stage on real photos (scikit-image's astronaut, matplotlib's Grace Hopper)."""
+"""The vision stage on real photos (scikit-image's astronaut, matplotlib's Grace Hopper, Ultralytics'
+bus and Zidane) and on transformations of them that keep the ground truth known."""
 
 import json
 
@@ -8,58 +9,109 @@ import pytest
 
 from producers.images import encode_jpeg
 from producers.sample import build_sample_session, scene_image
+from streams.config import VisionSettings
 from streams.vision import ImageDecodeError, VisionPipeline, decode_image
-from tests.photos import frame_record, scene_jpeg
+from tests.photos import frame_record, scene_jpeg, zidane_face
 
 
 @pytest.fixture(scope="module")
 def pipeline():
-    vision = VisionPipeline()
+    vision = VisionPipeline(VisionSettings())  # no weights: objects unavailable
     vision.warm_up()
     return vision
+
+
+def observe(pipeline, image: np.ndarray, sequence: int = 0) -> dict:
+    return pipeline.observe(frame_record("s", sequence, sequence * 200, "one_face", image=encode_jpeg(image, 92)))
 
 
 @pytest.mark.parametrize("scene, faces", [("one_face", 1), ("face_absent", 0), ("two_faces", 2)])
 def test_face_count_on_real_photos(pipeline, scene, faces):
     observation = pipeline.observe(frame_record("s", 0, 0, scene))
     assert len(observation["faces"]) == faces
-    types = [event["type"] for event in observation["events"]]
-    assert types == {0: ["face_absent"], 1: [], 2: ["multiple_faces"]}[faces]
-    assert observation["objects"] is None  # not checked: never an empty "no phone" list
+
+
+def test_without_weights_objects_are_unavailable_not_absent(pipeline):
+    observation = pipeline.observe(frame_record("s", 0, 0, "one_face"))
+    assert observation["objects"] is None
+    assert observation["objects_status"] == "unavailable"
+    assert "INTEGRITY_YOLO_WEIGHTS" in pipeline.objects.unavailable_reason
 
 
 def test_masking_the_face_makes_it_absent(pipeline):
     image = scene_image("one_face")
-    face = pipeline.observe(frame_record("s", 0, 0, "one_face"))["faces"][0]
+    face = observe(pipeline, image)["faces"][0]
     h, w = image.shape[:2]
     masked = image.copy()
     # Grow the detected box by half its size each way: hair and chin go too.
     x0, y0 = int((face["x"] - face["width"] / 2) * w), int((face["y"] - face["height"] / 2) * h)
     x1, y1 = int((face["x"] + 1.5 * face["width"]) * w), int((face["y"] + 1.5 * face["height"]) * h)
     masked[max(y0, 0) : y1, max(x0, 0) : x1] = 128
-    observation = pipeline.observe(frame_record("s", 1, 0, "one_face", image=encode_jpeg(masked)))
+    observation = observe(pipeline, masked)
     assert observation["faces"] == []
-    assert observation["events"][0]["type"] == "face_absent"
+    assert observation["gaze"] is None and observation["head_pose"] is None
 
 
 def test_the_face_box_lies_on_the_astronaut(pipeline):
     face = pipeline.observe(frame_record("s", 0, 0, "one_face"))["faces"][0]
     assert face["confidence"] > 0.8
-    # The astronaut's face is in the upper middle of the frame.
+    assert not face["too_small"]
     assert 0.3 < face["x"] + face["width"] / 2 < 0.7
     assert face["y"] + face["height"] / 2 < 0.5
 
 
-def test_event_ids_are_the_same_for_a_redelivered_frame(pipeline):
-    first = pipeline.observe(frame_record("s", 7, 1000, "face_absent"))
-    again = pipeline.observe(frame_record("s", 7, 1000, "face_absent"))
-    assert [e["event_id"] for e in first["events"]] == [e["event_id"] for e in again["events"]] == ["s:7:face_absent"]
+def test_faces_looking_into_the_camera_read_center(pipeline):
+    for scene in ("one_face",):
+        observation = pipeline.observe(frame_record("s", 0, 0, scene))
+        assert observation["gaze"]["direction"] == "center"
+        assert observation["gaze"]["off_screen"] < 0.5
+        assert abs(observation["head_pose"]["yaw"]) < 8
+
+
+def test_mirroring_flips_the_head_yaw(pipeline):
+    face = zidane_face()
+    turned = observe(pipeline, face)["head_pose"]
+    mirrored = observe(pipeline, cv2.flip(face, 1))["head_pose"]
+    # Zidane's nose points towards the image's right (yaw > 0); in the mirror, towards its left.
+    assert turned["yaw"] > 8, turned
+    assert mirrored["yaw"] < -8, mirrored
+    assert turned["yaw"] == pytest.approx(-mirrored["yaw"], abs=3)
+    assert turned["roll"] == pytest.approx(-mirrored["roll"], abs=3)
+
+
+@pytest.mark.parametrize("degrees", [-20, -10, 10, 20])
+def test_rotating_the_image_turns_the_roll_by_as_much(pipeline, degrees):
+    image = scene_image("one_face")
+    upright = observe(pipeline, image)["head_pose"]["roll"]
+    h, w = image.shape[:2]
+    # OpenCV's positive angle turns the image counter-clockwise; roll is positive clockwise.
+    rotated = cv2.warpAffine(image, cv2.getRotationMatrix2D((w / 2, h / 3), degrees, 1.0), (w, h))
+    roll = observe(pipeline, rotated)["head_pose"]["roll"]
+    assert roll - upright == pytest.approx(-degrees, abs=3)
+
+
+@pytest.mark.parametrize("scale", [0.35, 0.2, 0.1, 0.05])
+def test_darkened_faces_are_found_or_reported_too_dark(pipeline, scale):
+    dark = (scene_image("one_face").astype(np.float32) * scale).astype(np.uint8)
+    observation = observe(pipeline, dark)
+    assert len(observation["faces"]) == 1 or observation["too_dark"], (scale, observation["brightness"])
+
+
+def test_a_small_face_is_flagged_too_small(pipeline):
+    image = scene_image("one_face")
+    small = np.full_like(image, 32)
+    small[200:248, 300:364] = cv2.resize(image, (64, 48))
+    observation = observe(pipeline, cv2.resize(image, (640, 480)))
+    assert not observation["faces"][0]["too_small"]
+    tiny = observe(pipeline, small)
+    assert all(face["too_small"] for face in tiny["faces"])
+    assert tiny["gaze"] is None
 
 
 def test_timings_are_reported(pipeline):
     timings = pipeline.observe(frame_record("s", 0, 0, "one_face"))["timings_ms"]
-    assert {"decode", "faces", "total"} <= set(timings)
-    assert timings["total"] >= timings["faces"] > 0
+    assert {"decode", "faces", "landmarks", "total"} <= set(timings)
+    assert timings["total"] >= timings["faces"] + timings["landmarks"]
 
 
 def test_the_sample_session_matches_its_manifest(pipeline, tmp_path):

@@ -1,0 +1,208 @@
+"""The temporal behaviour analyser: per session, over observations, behaviours with a start and an end.
+
+Each frame gives a signal per behaviour: true, false, or unknown (no face to read a gaze from, objects
+not checked on this frame). A behaviour starts once its signal has held for its minimum duration or
+frame count, and ends once it has been false for ``release_after_s`` (hysteresis). It raises one event
+at its start (``ended_at_ms`` null) and one at its end, both with the same id, derived from the session,
+the type and the start time: a redelivered frame raises nothing new.
+
+The state is a plain dict (JSON-safe) so a Faust table can hold it per session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from streams.config import BehaviourSettings
+
+__all__ = ["BEHAVIOURS", "BehaviourAnalyser"]
+
+BEHAVIOURS = (
+    "face_absent",
+    "multiple_faces",
+    "extra_person",
+    "looking_away",
+    "phone_visible",
+    "book_visible",
+    "laptop_visible",
+    "reading_pattern",
+    "talking",
+    "low_visibility",
+)
+_OBJECT_BEHAVIOURS = {"cell phone": "phone_visible", "book": "book_visible", "laptop": "laptop_visible"}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    min_s: float = 0.0
+    min_frames: int = 1
+
+
+def _rules(settings: BehaviourSettings) -> dict[str, _Rule]:
+    return {
+        "face_absent": _Rule(min_s=settings.face_absent_after_s),
+        "multiple_faces": _Rule(min_frames=settings.extra_person_frames),
+        "extra_person": _Rule(min_frames=settings.extra_person_frames),
+        "looking_away": _Rule(min_s=settings.looking_away_after_s),
+        "phone_visible": _Rule(min_frames=settings.object_frames),
+        "book_visible": _Rule(min_frames=settings.object_frames),
+        "laptop_visible": _Rule(min_frames=settings.object_frames),
+        "reading_pattern": _Rule(),
+        "talking": _Rule(),
+        "low_visibility": _Rule(min_s=1.0),
+    }
+
+
+class BehaviourAnalyser:
+    def __init__(self, settings: BehaviourSettings | None = None) -> None:
+        self.settings = settings or BehaviourSettings()
+        self.rules = _rules(self.settings)
+
+    def update(
+        self, state: dict[str, Any] | None, observation: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+        """Advance ``state`` by one observation; returns (state, conditions holding, events raised)."""
+        state = state or {"last_sequence": -1, "tracks": {}, "glances": [], "mouth": []}
+        if observation["frame_sequence"] <= state["last_sequence"]:
+            # Redelivery: the frame was analysed already; its events were raised then.
+            return state, self._conditions(state), []
+        now = observation["captured_at_ms"]
+        signals = self._signals(state, observation, now)
+        events: list[dict[str, Any]] = []
+        for kind in BEHAVIOURS:
+            signal, confidence = signals.get(kind, (None, 0.0))
+            event = self._advance(state["tracks"].setdefault(kind, {}), kind, signal, confidence, now, observation)
+            if event:
+                events.append(event)
+        state["last_sequence"] = observation["frame_sequence"]
+        return state, self._conditions(state), events
+
+    def annotate(self, state: dict[str, Any] | None, observation: dict[str, Any]) -> dict[str, Any]:
+        """``update``, writing the conditions and events into ``observation``; returns the new state."""
+        started = time.perf_counter()
+        state, conditions, events = self.update(state, observation)
+        observation["conditions"] = conditions
+        observation["events"] = events
+        timings = observation["timings_ms"]
+        timings["behaviour"] = round((time.perf_counter() - started) * 1000.0, 3)
+        timings["total"] = round(timings.get("total", 0.0) + timings["behaviour"], 3)
+        return state
+
+    # -- per-frame signals -------------------------------------------------------------------------
+
+    def _signals(self, state: dict[str, Any], obs: dict[str, Any], now: int) -> dict[str, tuple[bool | None, float]]:
+        faces = obs["faces"]
+        readable = [face for face in faces if not face["too_small"]]
+        signals: dict[str, tuple[bool | None, float]] = {}
+        low_visibility = obs["too_dark"] or (bool(faces) and not readable)
+        signals["low_visibility"] = (low_visibility, 1.0)
+        if faces:
+            signals["face_absent"] = (False, 1.0)
+        elif not obs["too_dark"]:
+            signals["face_absent"] = (True, 1.0)
+        # In the dark "no face" means "cannot see", never "absent": the signal stays unknown.
+        second = faces[1]["confidence"] if len(faces) > 1 else 1.0
+        signals["multiple_faces"] = (len(faces) > 1, second)
+
+        objects = obs["objects"]
+        if objects is not None:
+            people = sorted((o["confidence"] for o in objects if o["label"] == "person"), reverse=True)
+            signals["extra_person"] = (len(people) > 1, people[1] if len(people) > 1 else 1.0)
+            for label, kind in _OBJECT_BEHAVIOURS.items():
+                scores = [o["confidence"] for o in objects if o["label"] == label]
+                signals[kind] = (bool(scores), max(scores, default=1.0))
+
+        gaze = obs["gaze"]
+        if gaze is not None:
+            away = gaze["direction"] != "center"
+            signals["looking_away"] = (away, gaze["off_screen"] if away else 1.0 - gaze["off_screen"])
+            signals["reading_pattern"] = (self._reading(state, gaze["direction"], now), 1.0)
+            signals["talking"] = (self._talking(state, gaze["mouth_open_ratio"], now), 1.0)
+        return signals
+
+    def _reading(self, state: dict[str, Any], direction: str, now: int) -> bool:
+        """Repeated separate glances to the same side within the window (notes, a second screen)."""
+        glances: list[list[Any]] = state["glances"]
+        if direction != "center" and direction != state.get("last_direction", "center"):
+            glances.append([now, direction])
+        state["last_direction"] = direction
+        horizon = now - self.settings.reading_window_s * 1000
+        glances[:] = [glance for glance in glances if glance[0] >= horizon]
+        per_side = Counter(side for _, side in glances)
+        return max(per_side.values(), default=0) >= self.settings.reading_glances
+
+    def _talking(self, state: dict[str, Any], mouth_ratio: float, now: int) -> bool:
+        """The mouth opening and closing repeatedly within the window: speech, not a yawn."""
+        s = self.settings
+        openings: list[int] = state["mouth"]
+        is_open = mouth_ratio >= s.mouth_open_ratio
+        if is_open and not state.get("mouth_open", False):
+            openings.append(now)
+        state["mouth_open"] = is_open
+        horizon = now - s.talking_window_s * 1000
+        openings[:] = [t for t in openings if t >= horizon]
+        return len(openings) >= s.talking_openings
+
+    # -- start / end with minimum duration and hysteresis ------------------------------------------
+
+    def _advance(
+        self,
+        track: dict[str, Any],
+        kind: str,
+        signal: bool | None,
+        confidence: float,
+        now: int,
+        obs: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        if signal is None:
+            return None
+        rule = self.rules[kind]
+        if signal:
+            track["clear_since"] = None
+            if track.get("since") is None:
+                track.update(since=now, frames=0, confidence=0.0, active=False)
+            track["frames"] += 1
+            track["confidence"] = max(track["confidence"], round(float(confidence), 4))
+            long_enough = now - track["since"] >= rule.min_s * 1000 and track["frames"] >= rule.min_frames
+            if not track["active"] and long_enough:
+                track["active"] = True
+                return self._event(kind, track, obs, ended_at=None)
+            return None
+        if not track.get("active"):
+            track.update(since=None, frames=0, active=False, clear_since=None)
+            return None
+        if track.get("clear_since") is None:
+            track["clear_since"] = now
+        if now - track["clear_since"] >= self.settings.release_after_s * 1000:
+            event = self._event(kind, track, obs, ended_at=track["clear_since"])
+            track.update(since=None, frames=0, active=False, clear_since=None)
+            return event
+        return None
+
+    @staticmethod
+    def _event(kind: str, track: dict[str, Any], obs: dict[str, Any], ended_at: int | None) -> dict[str, Any]:
+        session_id = obs["session_id"]
+        details = {"phase": "start" if ended_at is None else "end", "frames": str(track["frames"])}
+        if ended_at is not None:
+            details["duration_ms"] = str(ended_at - track["since"])
+        return {
+            "event_id": f"{session_id}:{kind}:{track['since']}",
+            "session_id": session_id,
+            "frame_sequence": obs["frame_sequence"],
+            "type": kind,
+            "confidence": track["confidence"],
+            "started_at_ms": track["since"],
+            "ended_at_ms": ended_at,
+            "details": details,
+        }
+
+    @staticmethod
+    def _conditions(state: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"type": kind, "confidence": track["confidence"], "since_ms": track["since"]}
+            for kind, track in state["tracks"].items()
+            if track.get("active")
+        ]

@@ -1,0 +1,150 @@
+"""The behaviour analyser: minimum durations, hysteresis, start/end events, idempotent redelivery."""
+
+from __future__ import annotations
+
+from streams.config import BehaviourSettings
+from streams.vision import BehaviourAnalyser
+
+FACE = {"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}
+
+
+def obs(
+    seq: int,
+    faces: int = 1,
+    *,
+    dark: bool = False,
+    direction: str = "center",
+    mouth: float = 0.0,
+    objects: list[dict] | None = None,
+    status: str = "unavailable",
+    interval_ms: int = 200,
+) -> dict:
+    gaze = None
+    if faces:
+        gaze = {
+            "direction": direction,
+            "off_screen": 0.0 if direction == "center" else 0.7,
+            "yaw_deg": 0.0,
+            "pitch_deg": 0.0,
+            "eyes_closed": False,
+            "eye_aspect_ratio": 0.3,
+            "mouth_open_ratio": mouth,
+        }
+    return {
+        "session_id": "s",
+        "frame_sequence": seq,
+        "captured_at_ms": seq * interval_ms,
+        "too_dark": dark,
+        "faces": [FACE] * faces,
+        "gaze": gaze,
+        "objects": objects,
+        "objects_status": status,
+    }
+
+
+def run(frames: list[dict], settings: BehaviourSettings | None = None):
+    analyser = BehaviourAnalyser(settings)
+    state, timeline, events = None, [], []
+    for frame in frames:
+        state, conditions, raised = analyser.update(state, frame)
+        timeline.append({c["type"] for c in conditions})
+        events.extend(raised)
+    return state, timeline, events
+
+
+def test_face_absent_counts_after_two_seconds_and_ends_after_the_release():
+    frames = [obs(i) for i in range(5)] + [obs(i, faces=0) for i in range(5, 25)] + [obs(i) for i in range(25, 35)]
+    _, timeline, events = run(frames)
+    assert "face_absent" not in timeline[13]  # 1.8 s without a face: not yet
+    assert "face_absent" in timeline[15]  # 2.0 s
+    assert "face_absent" in timeline[28]  # face back for 0.6 s: still within the release time
+    assert "face_absent" not in timeline[31]
+    start, end = [e for e in events if e["type"] == "face_absent"]
+    assert start["event_id"] == end["event_id"] == "s:face_absent:1000"
+    assert start["started_at_ms"] == 1000 and start["ended_at_ms"] is None
+    assert end["ended_at_ms"] == 5000 and end["details"]["duration_ms"] == "4000"
+
+
+def test_a_flickering_detector_does_not_flap():
+    pattern = [0] * 15 + [1] + [0] * 5 + [1] + [0] * 5  # two single-frame detections inside the absence
+    _, timeline, events = run([obs(i, faces=f) for i, f in enumerate(pattern)])
+    assert [e["type"] for e in events] == ["face_absent"]  # one start, no end
+    assert all("face_absent" in t for t in timeline[10:])
+
+
+def test_a_glance_is_not_looking_away():
+    glance = [obs(i, direction="left" if 5 <= i < 10 else "center") for i in range(20)]  # 1 s
+    _, timeline, _ = run(glance)
+    assert not any("looking_away" in t for t in timeline)
+    stare = [obs(i, direction="left" if 5 <= i < 25 else "center") for i in range(30)]  # 4 s
+    _, timeline, _ = run(stare)
+    assert "looking_away" in timeline[24]
+
+
+def test_darkness_is_low_visibility_never_absence():
+    _, timeline, events = run([obs(i, faces=0, dark=True) for i in range(30)])
+    assert not any("face_absent" in t for t in timeline)
+    assert "low_visibility" in timeline[-1]
+    assert [e["type"] for e in events] == ["low_visibility"]
+
+
+def test_repeated_glances_to_one_side_are_a_reading_pattern():
+    directions = (["center"] * 3 + ["right"] * 2) * 5  # five short glances right, 1 s apart
+    _, timeline, _ = run([obs(i, direction=d) for i, d in enumerate(directions)])
+    assert "reading_pattern" in timeline[-1]
+    assert not any("looking_away" in t for t in timeline)  # each glance is too short on its own
+    mixed = (["center"] * 3 + ["right"] * 2 + ["center"] * 3 + ["left"] * 2) * 2
+    _, timeline, _ = run([obs(i, direction=d) for i, d in enumerate(mixed)])
+    assert "reading_pattern" not in timeline[-1]
+
+
+def test_a_mouth_opening_and_closing_is_talking_a_smile_is_not():
+    talking = [obs(i, mouth=0.3 if i % 3 == 0 else 0.01) for i in range(15)]
+    _, timeline, _ = run(talking)
+    assert "talking" in timeline[-1]
+    smiling = [obs(i, mouth=0.3) for i in range(15)]
+    _, timeline, _ = run(smiling)
+    assert "talking" not in timeline[-1]
+
+
+def test_a_phone_needs_two_checked_frames_and_unchecked_frames_change_nothing():
+    phone = [{"label": "cell phone", "confidence": 0.8, "x": 0.1, "y": 0.1, "width": 0.1, "height": 0.2}]
+    frames = []
+    for i in range(12):
+        if i % 3 == 0:
+            frames.append(obs(i, objects=phone if i < 9 else [], status="checked"))
+        else:
+            frames.append(obs(i, status="skipped"))
+    _, timeline, events = run(frames)
+    assert "phone_visible" not in timeline[0]
+    assert "phone_visible" in timeline[3]  # second checked frame
+    assert "phone_visible" in timeline[5]  # skipped frames keep it
+    starts = [e for e in events if e["type"] == "phone_visible"]
+    assert starts[0]["confidence"] == 0.8
+
+
+def test_two_people_by_yolo_is_an_extra_person():
+    person = {"label": "person", "confidence": 0.8, "x": 0.1, "y": 0.1, "width": 0.3, "height": 0.8}
+    _, timeline, _ = run([obs(i, objects=[person, person], status="checked") for i in range(4)])
+    assert "extra_person" in timeline[2]
+
+
+def test_redelivered_frames_raise_nothing_new():
+    frames = [obs(i, faces=0) for i in range(20)]
+    analyser = BehaviourAnalyser()
+    state = None
+    for frame in frames:
+        state, _, _ = analyser.update(state, frame)
+    before = repr(state)
+    for frame in frames[-5:]:
+        state, conditions, events = analyser.update(state, frame)
+        assert events == []
+        assert {c["type"] for c in conditions} == {"face_absent"}
+    assert repr(state) == before
+
+
+def test_state_is_json_safe():
+    import json
+
+    state, _, _ = run([obs(i, faces=i % 2, direction="left") for i in range(20)])
+    assert json.loads(json.dumps(state)) == state
