@@ -158,6 +158,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
         out = Path(args.out or ".integrity/bench/pipeline.json")
         return bench_pipeline(args.sessions, args.fps, args.seconds, args.find_max, args.bound_ms, out)
+    if args.bench == "vision":
+        from bench.vision import main as bench_vision
+
+        return bench_vision(args.frames, args.stride, Path(args.out or ".integrity/bench/vision.json"))
+    if args.bench == "accuracy":
+        from bench.accuracy import main as bench_accuracy
+
+        return bench_accuracy(Path(args.out or ".integrity/bench/accuracy.json"))
     raise AssertionError(args.bench)
 
 
@@ -229,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--find-max", action="store_true", help="raise --sessions until p95 latency passes --bound-ms")
     b.add_argument("--bound-ms", type=float, default=1000.0)
     b.add_argument("--out", help="JSON file (default .integrity/bench/pipeline.json)")
+    b = bench.add_parser("vision", help="per-detector and per-frame time, for each YOLO backend and the naive setup")
+    b.add_argument("--frames", type=int, default=100, help="frames per configuration (after 5 warm-up frames)")
+    b.add_argument("--stride", type=int, default=3, help="YOLO stride of the amortized configurations")
+    b.add_argument("--out", help="JSON file (default .integrity/bench/vision.json)")
+    b = bench.add_parser("accuracy", help="the vision stage on real photos and transformations with known truth")
+    b.add_argument("--out", help="JSON file (default .integrity/bench/accuracy.json)")
     p.set_defaults(func=_cmd_bench)
     return parser
 

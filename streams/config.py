@@ -99,6 +99,9 @@ class BehaviourSettings:
     looking_away_after_s: float = 2.0
     # Consecutive frames with a second face / checked frames with a second person or a phone.
     extra_person_frames: int = 3
+    # A second YOLO "person" must score at least this: the INT8 model gives a portrait of one person
+    # (grace_hopper.jpg) a second, partial "person" box at 0.45, while real second people read 0.7+.
+    extra_person_min_confidence: float = 0.6
     object_frames: int = 2
     release_after_s: float = 1.0
     # Reading pattern: this many separate glances to the same side within the window.

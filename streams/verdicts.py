@@ -48,18 +48,27 @@ async def follow_results(
 
 
 def format_result(result: dict[str, Any]) -> str:
-    """One line a person can scan: session, frame, score, verdict, faces, why."""
+    """One line a person can scan: session, frame, score, verdict, what holds now, why."""
     reasons = ", ".join(f"{r['event_type']} {100 * r['share']:.0f}%" for r in result["reasons"]) or "-"
-    objects = "objects n/a" if result["objects"] is None else f"objects {len(result['objects'])}"
-    frame_events = sorted(
-        {e["type"] for e in result["recent_events"] if e["frame_sequence"] == result["frame_sequence"]}
-    )
+    if result["objects"] is not None:
+        objects = (
+            "objects [" + (", ".join(f"{o['label']} {o['confidence']:.2f}" for o in result["objects"]) or "none") + "]"
+        )
+    else:
+        objects = f"objects {result['objects_status']}"
+    started = [
+        f"{e['type']} {'start' if e['ended_at_ms'] is None else 'end'}"
+        for e in result["recent_events"]
+        if e["frame_sequence"] == result["frame_sequence"]
+    ]
     return (
         f"{result['session_id']} #{result['frame_sequence']:<5} "
         f"risk {result['risk_score']:5.1f}  {result['verdict'].upper():<12} "
-        f"conf {result['confidence']:.2f}  faces {result['face_count']}  "
-        f"attention {result['attention']:3.0f}  {objects}  "
-        f"events [{', '.join(frame_events)}]  reasons [{reasons}]  {result['processing_time_ms']:.1f} ms"
+        f"conf {result['confidence']:.2f}  faces {result['face_count']}  gaze {result['gaze'] or '-':<6}  "
+        f"attention {result['attention']:3.0f}  {objects}  now [{', '.join(result['conditions'])}]  "
+        f"reasons [{reasons}]"
+        + (f"  events [{', '.join(started)}]" if started else "")
+        + f"  {result['processing_time_ms']:.1f} ms"
     )
 
 

@@ -109,7 +109,9 @@ class BehaviourAnalyser:
 
         objects = obs["objects"]
         if objects is not None:
+            floor = self.settings.extra_person_min_confidence
             people = sorted((o["confidence"] for o in objects if o["label"] == "person"), reverse=True)
+            people = people[:1] + [score for score in people[1:] if score >= floor]
             signals["extra_person"] = (len(people) > 1, people[1] if len(people) > 1 else 1.0)
             for label, kind in _OBJECT_BEHAVIOURS.items():
                 scores = [o["confidence"] for o in objects if o["label"] == label]

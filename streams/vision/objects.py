@@ -106,7 +106,10 @@ class ObjectDetector:
         model = getattr(self._local, "model", None)
         if model is None:
             from ultralytics import YOLO  # heavy import (torch): only when objects are on
+            from ultralytics.utils import LOGGER
 
+            # Ultralytics logs "Loading ... for LiteRT inference" to stdout, where JSON output goes.
+            LOGGER.setLevel(logging.WARNING)
             model = YOLO(self.weights, task="detect")
             self._local.model = model
         return model

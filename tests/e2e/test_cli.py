@@ -1,0 +1,76 @@
+"""The commands a user types, checked by their output. The benchmarks run once on a tiny size to prove
+they work; their speed is not asserted (figures go in the README, from full runs)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.photos import SHARED_WEIGHTS
+
+
+def integrity(*args: str, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_analyze_prints_one_line_per_frame(tmp_path):
+    from producers.sample import build_sample_session
+
+    sample = build_sample_session(tmp_path / "sample")
+    frames = [str(sample / f"frame_{i:05d}.jpg") for i in (0, 35, 120)]
+    done = integrity("analyze", *frames, "--weights", SHARED_WEIGHTS)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("frame_00000.jpg") and "faces 1" in lines[0] and "gaze center" in lines[0]
+    assert "faces 0" in lines[1]
+    assert "faces 2" in lines[2]
+
+
+def test_analyze_json_has_the_observation(tmp_path):
+    from producers.images import encode_jpeg
+    from producers.sample import scene_image
+
+    image = tmp_path / "astronaut.jpg"
+    image.write_bytes(encode_jpeg(scene_image("one_face")))
+    done = integrity("analyze", str(image), "--json", "--weights", str(tmp_path / "missing.tflite"))
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)
+    assert len(row["observation"]["faces"]) == 1
+    assert set(row["observation"]["head_pose"]) == {"yaw", "pitch", "roll"}
+    assert row["observation"]["objects_status"] == "unavailable"
+
+
+@pytest.mark.integration
+def test_bench_pipeline_runs(tmp_path):
+    out = tmp_path / "pipeline.json"
+    done = integrity("bench", "pipeline", "--sessions", "2", "--fps", "5", "--seconds", "3", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())["pipeline"][0]
+    assert figures["results"] == figures["frames_sent"] > 0
+    assert "frames/s" in done.stdout
+
+
+@pytest.mark.skipif(not Path(SHARED_WEIGHTS).exists(), reason="no shared weights")
+def test_bench_vision_runs(tmp_path):
+    out = tmp_path / "vision.json"
+    done = integrity(
+        "bench", "vision", "--frames", "3", "--out", str(out), env={"INTEGRITY_YOLO_WEIGHTS": SHARED_WEIGHTS}
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    configs = [run["config"] for run in report["vision"]]
+    assert any(c.startswith("litert") for c in configs) and any(c.startswith("pytorch") for c in configs)
+    assert "speed-up" in done.stdout
