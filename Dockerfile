@@ -18,6 +18,18 @@ COPY streams ./streams
 COPY producers ./producers
 RUN pip install . && pip check
 
+# Object-detection weights are fetched and baked in at build time, so a container never downloads at
+# start. YOLO_WEIGHTS is an Ultralytics model name; YOLO_EXPORT optionally exports it with Ultralytics'
+# own exporter to a faster backend (e.g. "onnx" or "openvino", whose runtimes must then be installed).
+ARG YOLO_WEIGHTS=yolov8n.pt
+ARG YOLO_EXPORT=""
+ENV YOLO_CONFIG_DIR=/tmp/ultralytics
+RUN mkdir -p /opt/models && cd /opt/models \
+ && python -c "from ultralytics import YOLO; YOLO('${YOLO_WEIGHTS}')" \
+ && if [ -n "${YOLO_EXPORT}" ]; then python -c "from ultralytics import YOLO; print(YOLO('${YOLO_WEIGHTS}').export(format='${YOLO_EXPORT}'))"; fi \
+ && ls -la /opt/models
+ENV INTEGRITY_YOLO_WEIGHTS=/opt/models/${YOLO_WEIGHTS}
+
 RUN useradd --system --home /app integrity && mkdir -p /var/lib/integrity && chown integrity /var/lib/integrity
 USER integrity
 EXPOSE 6066

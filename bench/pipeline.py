@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from producers.publisher import FramePublisher, now_ms
 from producers.sample import SCENES, scene_image
 from schemas import codec_for
 from streams.admin import ensure_topics
-from streams.broker import EmbeddedBroker
+from streams.broker import EmbeddedBroker, free_port
 from streams.config import Settings, load_settings
 from streams.kafka_clients import consumer_options
 from streams.worker_process import WorkerProcess
@@ -41,12 +40,6 @@ class PipelineRun:
     seconds: float
     # After producing stops, wait this long at most for the last results.
     drain_s: float = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _frames(count: int = 24) -> list[bytes]:
@@ -167,12 +160,12 @@ async def _dead_letters(settings: Settings) -> int:
 def run_pipeline(run: PipelineRun) -> dict[str, Any]:
     """One run on a fresh embedded broker and a fresh worker; returns the figures."""
     workdir = Path(tempfile.mkdtemp(prefix="integrity-bench-"))
-    broker = EmbeddedBroker("127.0.0.1", _free_port(), log_path=workdir / "broker.log")
+    broker = EmbeddedBroker("127.0.0.1", free_port(), log_path=workdir / "broker.log")
     worker = WorkerProcess(
         WorkerProcess.child_env(
             f"127.0.0.1:{broker.port}", INTEGRITY_EMBEDDED_BROKER="1", INTEGRITY_LOG_LEVEL="warning"
         ),
-        web_port=_free_port(),
+        web_port=free_port(),
         data_dir=workdir / "worker",
         log_path=workdir / "worker.log",
     )

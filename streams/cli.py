@@ -162,6 +162,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from bench.vision import main as bench_vision
 
         return bench_vision(args.frames, args.stride, Path(args.out or ".integrity/bench/vision.json"))
+    if args.bench == "risk":
+        from bench.risk import main as bench_risk
+
+        return bench_risk(args.observations, args.sessions, Path(args.out or ".integrity/bench/risk.json"))
     if args.bench == "accuracy":
         from bench.accuracy import main as bench_accuracy
 
@@ -241,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--frames", type=int, default=100, help="frames per configuration (after 5 warm-up frames)")
     b.add_argument("--stride", type=int, default=3, help="YOLO stride of the amortized configurations")
     b.add_argument("--out", help="JSON file (default .integrity/bench/vision.json)")
+    b = bench.add_parser("risk", help="observations/s through the risk core, its RocksDB store, and the agent")
+    b.add_argument("--observations", type=int, default=20000)
+    b.add_argument("--sessions", type=int, default=50)
+    b.add_argument("--out", help="JSON file (default .integrity/bench/risk.json)")
     b = bench.add_parser("accuracy", help="the vision stage on real photos and transformations with known truth")
     b.add_argument("--out", help="JSON file (default .integrity/bench/accuracy.json)")
     p.set_defaults(func=_cmd_bench)

@@ -74,3 +74,13 @@ def test_bench_vision_runs(tmp_path):
     configs = [run["config"] for run in report["vision"]]
     assert any(c.startswith("litert") for c in configs) and any(c.startswith("pytorch") for c in configs)
     assert "speed-up" in done.stdout
+
+
+@pytest.mark.integration
+def test_bench_risk_runs(tmp_path):
+    out = tmp_path / "risk.json"
+    done = integrity("bench", "risk", "--observations", "300", "--sessions", "5", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())["risk"]
+    assert figures["agent_received"] == 300
+    assert figures["core_per_s"] > 0 and figures["rocksdb_per_s"] > 0 and figures["agent_per_s"] > 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,16 +13,10 @@ from aiokafka import AIOKafkaConsumer
 from producers.publisher import FramePublisher
 from schemas import codec_for
 from streams.admin import ensure_topics
-from streams.broker import EmbeddedBroker
+from streams.broker import EmbeddedBroker, free_port
 from streams.config import Settings, load_settings
 from streams.worker_process import WorkerProcess
 from tests.photos import SHARED_WEIGHTS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,182 @@
+"""`integrity bench risk`: observations per second through the risk stage, three ways in one run.
+
+1. the core alone (``RiskEngine.apply``, state in a dict): the arithmetic's ceiling;
+2. the core with its state in a local RocksDB (rocksdict), read and written per observation, no
+   changelog: what the table's store costs;
+3. the risk agent in a real worker on the embedded broker: RocksDB table with its changelog topic,
+   Avro in and out, one Result per observation.
+Observations carry a behaviour on most frames, as a busy session's do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.report import print_table, write_json
+from schemas import codec_for
+from streams.admin import ensure_topics
+from streams.broker import EmbeddedBroker, free_port
+from streams.config import load_settings
+from streams.kafka_clients import consumer_options, producer_options
+from streams.risk import RiskEngine, SessionState
+from streams.worker_process import WorkerProcess
+
+__all__ = ["main"]
+
+_KINDS = ("face_absent", "looking_away", "multiple_faces", None)
+
+
+def _observations(count: int, sessions: int) -> list[dict[str, Any]]:
+    out = []
+    for i in range(count):
+        session, sequence = f"risk-{i % sessions:04d}", i // sessions
+        kind = _KINDS[(sequence // 20) % len(_KINDS)]
+        captured = 1_800_000_000_000 + sequence * 200
+        out.append(
+            {
+                "session_id": session,
+                "candidate_id": "c",
+                "frame_sequence": sequence,
+                "captured_at_ms": captured,
+                "observed_at_ms": captured + 5,
+                "brightness": 100.0,
+                "too_dark": False,
+                "faces": []
+                if kind == "face_absent"
+                else [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
+                "head_pose": None,
+                "gaze": None,
+                "objects": None,
+                "objects_status": "skipped",
+                "timings_ms": {"total": 10.0},
+                "conditions": [{"type": kind, "confidence": 0.9, "since_ms": captured}] if kind else [],
+                "events": [],
+            }
+        )
+    return out
+
+
+def _core(observations: list[dict[str, Any]]) -> float:
+    engine, states = RiskEngine(), {}
+    started = time.perf_counter()
+    for obs in observations:
+        states[obs["session_id"]], _ = engine.apply(states.get(obs["session_id"]), obs)
+    return len(observations) / (time.perf_counter() - started)
+
+
+def _rocksdb(observations: list[dict[str, Any]], folder: Path) -> float:
+    from rocksdict import Rdict
+
+    db = Rdict(str(folder / "sessions"))
+    engine = RiskEngine()
+    try:
+        started = time.perf_counter()
+        for obs in observations:
+            key = obs["session_id"].encode()
+            stored = db.get(key)
+            state = SessionState.from_dict(json.loads(stored)) if stored else None
+            state, _ = engine.apply(state, obs)
+            db[key] = json.dumps(state.to_dict()).encode()
+        return len(observations) / (time.perf_counter() - started)
+    finally:
+        db.close()
+
+
+async def _agent_rate(settings, observations: list[dict[str, Any]]) -> tuple[float, int]:
+    codec, results = codec_for("Observation"), codec_for("Result")
+    consumer = AIOKafkaConsumer(
+        settings.topics.results, group_id=None, auto_offset_reset="earliest", **consumer_options(settings)
+    )
+    await consumer.start()
+    producer = AIOKafkaProducer(**{**producer_options(settings), "acks": 1})
+    await producer.start()
+    try:
+        payloads = [(obs["session_id"].encode(), codec.encode(obs)) for obs in observations]
+        for start in range(0, len(payloads), 500):
+            sends = [
+                await producer.send(settings.topics.events, value=v, key=k) for k, v in payloads[start : start + 500]
+            ]
+            await asyncio.gather(*sends)
+        print(f"published {len(payloads)} observations; waiting for the results", file=sys.stderr, flush=True)
+        received, first, last = 0, None, None
+        deadline = time.monotonic() + 300
+        while received < len(payloads) and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for messages in batches.values():
+                for message in messages:
+                    result = results.decode(message.value)
+                    now = result["timestamp_ms"] / 1000.0
+                    first = now if first is None else min(first, now)
+                    last = now if last is None else max(last, now)
+                    received += 1
+        rate = received / (last - first) if first is not None and last and last > first else 0.0
+        return rate, received
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+def _agent(observations: list[dict[str, Any]], folder: Path) -> tuple[float, int]:
+    broker = EmbeddedBroker("127.0.0.1", free_port(), log_path=folder / "broker.log")
+    broker.start()
+    settings = load_settings({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "INTEGRITY_EMBEDDED_BROKER": "1"})
+    worker = WorkerProcess(
+        WorkerProcess.child_env(
+            broker.bootstrap_servers,
+            INTEGRITY_EMBEDDED_BROKER="1",
+            INTEGRITY_YOLO_WEIGHTS="",
+            INTEGRITY_LOG_LEVEL="warn",
+        ),
+        web_port=free_port(),
+        data_dir=folder / "worker",
+        log_path=folder / "worker.log",
+    )
+    try:
+        asyncio.run(ensure_topics(settings))
+        worker.start()
+        worker.wait_ready()
+        return asyncio.run(_agent_rate(settings, observations))
+    finally:
+        worker.stop()
+        broker.stop()
+
+
+def main(count: int, sessions: int, out: Path) -> int:
+    observations = _observations(count, sessions)
+    folder = Path(tempfile.mkdtemp(prefix="integrity-bench-risk-"))
+    try:
+        core = _core(observations)
+        rocks = _rocksdb(observations, folder)
+        print("running the risk agent on the embedded broker...", file=sys.stderr, flush=True)
+        agent, received = _agent(observations, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    rows = [
+        ["core only (state in a dict)", f"{core:,.0f}"],
+        ["core + local RocksDB (rocksdict), no changelog", f"{rocks:,.0f}"],
+        [f"risk agent: RocksDB table + changelog, Avro, results ({received}/{count} received)", f"{agent:,.0f}"],
+    ]
+    print_table(f"risk stage, observations/s ({count} observations, {sessions} sessions)", ["path", "obs/s"], rows)
+    write_json(
+        out,
+        {
+            "risk": {
+                "observations": count,
+                "sessions": sessions,
+                "core_per_s": round(core),
+                "rocksdb_per_s": round(rocks),
+                "agent_per_s": round(agent),
+                "agent_received": received,
+            }
+        },
+    )
+    return 0 if received == count else 1
