@@ -42,14 +42,23 @@ class FramePublisher:
         await self._producer.send_and_wait(topic, value=value, key=session_id.encode())
 
     async def send_control(
-        self, session_id: str, action: str, candidate_id: str, metadata: dict[str, str] | None = None
+        self,
+        session_id: str,
+        action: str,
+        candidate_id: str,
+        *,
+        policy: str = "default",
+        metadata: dict[str, str] | None = None,
+        last_sequence: int | None = None,
     ) -> None:
+        """Session start (with its policy) or end (with the sequence of its last frame)."""
         record = {
             "session_id": session_id,
             "action": action,
             "candidate_id": candidate_id,
-            "policy": "default",
+            "policy": policy,
             "at_ms": now_ms(),
             "metadata": metadata or {},
+            "last_sequence": last_sequence,
         }
         await self.send_raw(self.settings.topics.control, session_id, self._control.encode(record))

@@ -28,6 +28,8 @@ class ReplayOptions:
     jpeg_quality: int = 85
     # Send SessionControl start before the first frame and end after the last.
     control: bool = True
+    # Risk policy of the session (a file in streams/risk/policies).
+    policy: str = "default"
 
 
 def _frame_record(options: ReplayOptions, sequence: int, jpeg: bytes) -> dict:
@@ -57,7 +59,7 @@ async def replay(
     sent = 0
     async with FramePublisher(settings) as publisher:
         if options.control:
-            await publisher.send_control(options.session_id, "start", options.candidate_id)
+            await publisher.send_control(options.session_id, "start", options.candidate_id, policy=options.policy)
         started = time.monotonic()
         for _ in range(options.loops):
             for image in iter_images(path):
@@ -72,5 +74,5 @@ async def replay(
                 if on_progress is not None:
                     on_progress(sent, total)
         if options.control:
-            await publisher.send_control(options.session_id, "end", options.candidate_id)
+            await publisher.send_control(options.session_id, "end", options.candidate_id, last_sequence=sent - 1)
     return sent

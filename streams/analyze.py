@@ -13,7 +13,7 @@ from typing import Any
 
 from producers.images import IMAGE_SUFFIXES, encode_jpeg, iter_images
 from streams.config import Settings
-from streams.risk import RiskEngine, RiskPolicy
+from streams.risk import PolicyBook, RiskEngine
 from streams.vision import BehaviourAnalyser, VisionPipeline
 
 __all__ = ["analyze", "format_observation", "iter_frames"]
@@ -39,7 +39,7 @@ def analyze(paths: list[Path], settings: Settings, fps: float = 5.0) -> Iterator
     pipeline = VisionPipeline(settings.vision)
     pipeline.warm_up()
     analyser = BehaviourAnalyser(settings.behaviour)
-    engine = RiskEngine(RiskPolicy.from_settings(settings.risk))
+    engine = RiskEngine(PolicyBook(settings.risk.policy_dir, settings.risk.default_policy))
     behaviour_state = risk_state = None
     for sequence, (name, image, encoding) in enumerate(iter_frames(paths)):
         frame = {

@@ -95,6 +95,7 @@ def _cmd_produce(args: argparse.Namespace) -> int:
         height=args.height,
         jpeg_quality=args.jpeg_quality,
         control=not args.no_control,
+        policy=args.policy,
     )
     sent = asyncio.run(replay(load_settings(), Path(args.path), options, _progress))
     print(f"published {sent} frames of session {args.session_id}", file=sys.stderr)
@@ -204,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--jpeg-quality", type=int, default=85)
     p.add_argument("--no-control", action="store_true", help="do not send session start/end records")
+    p.add_argument("--policy", default="default", help="risk policy of the session (streams/risk/policies)")
     p.set_defaults(func=_cmd_produce)
 
     p = sub.add_parser("verdicts", help="follow the results topic")

@@ -52,13 +52,14 @@ class TopicSettings:
     results: str = "integrity.results"
     control: str = "integrity.session-control"
     dead_letter: str = "integrity.dead-letter"
+    reports: str = "integrity.reports"
     # One count for every session-keyed topic: the risk table reads partition-locally, so the events
     # topic, the control topic and the table's changelog must be co-partitioned.
     partitions: int = 4
     replication_factor: int = 1
 
     def all(self) -> tuple[str, ...]:
-        return (self.frames, self.events, self.results, self.control, self.dead_letter)
+        return (self.frames, self.events, self.results, self.control, self.dead_letter, self.reports)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ class BehaviourSettings:
     extra_person_min_confidence: float = 0.6
     object_frames: int = 2
     release_after_s: float = 1.0
+    # A gap between a session's frames longer than this ends every behaviour at the last frame before
+    # it: what happened while the camera was not seen is not evidence, either way.
+    max_frame_gap_s: float = 2.0
     # Reading pattern: this many separate glances to the same side within the window.
     reading_glances: int = 4
     reading_window_s: float = 30.0
@@ -116,10 +120,14 @@ class BehaviourSettings:
 
 @dataclass(frozen=True)
 class RiskSettings:
-    # Evidence loses half its weight every half_life_s seconds without new evidence.
-    half_life_s: float = 30.0
-    # A gap between frames longer than this counts as this long: a stalled stream is not evidence.
-    max_frame_gap_s: float = 2.0
+    # Weights, half-lives, thresholds and timeouts live in versioned policy files (streams/risk/policies);
+    # these pick the folder and the policy of sessions that do not name one.
+    policy_dir: str = ""
+    default_policy: str = "default"
+    # How often each worker looks for idle sessions among the partitions it owns.
+    expiry_check_s: float = 5.0
+    # After a session's end record, how long to wait for its last frame before finishing without it.
+    end_grace_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         results=env.get("INTEGRITY_TOPIC_RESULTS", defaults.results),
         control=env.get("INTEGRITY_TOPIC_CONTROL", defaults.control),
         dead_letter=env.get("INTEGRITY_TOPIC_DEAD_LETTER", defaults.dead_letter),
+        reports=env.get("INTEGRITY_TOPIC_REPORTS", defaults.reports),
         partitions=int(env.get("INTEGRITY_PARTITIONS", defaults.partitions)),
         replication_factor=int(env.get("INTEGRITY_REPLICATION_FACTOR", defaults.replication_factor)),
     )

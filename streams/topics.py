@@ -11,6 +11,7 @@ __all__ = [
     "dead_letter_topic",
     "events_topic",
     "frames_topic",
+    "reports_topic",
     "results_topic",
     "sessions",
 ]
@@ -33,6 +34,7 @@ events_topic = _topic(_topics.events, "Observation")
 results_topic = _topic(_topics.results, "Result")
 control_topic = _topic(_topics.control, "SessionControl")
 dead_letter_topic = _topic(_topics.dead_letter, "DeadLetter")
+reports_topic = _topic(_topics.reports, "FinalReport")
 
 # Session id -> SessionState as a dict. RocksDB locally, its changelog topic on the broker.
 # Keys are the session id's UTF-8 bytes, exactly like the stream keys: table_route then computes the

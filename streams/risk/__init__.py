@@ -1,7 +1,8 @@
 """The risk core: plain Python over observations and session state, no Kafka."""
 
-from streams.risk.engine import RiskEngine
-from streams.risk.policy import RiskPolicy
+from streams.risk.engine import LateObservation, RiskEngine
+from streams.risk.policy import PolicyBook, RiskPolicy
+from streams.risk.report import final_report
 from streams.risk.state import SessionState
 
-__all__ = ["RiskEngine", "RiskPolicy", "SessionState"]
+__all__ = ["LateObservation", "PolicyBook", "RiskEngine", "RiskPolicy", "SessionState", "final_report"]

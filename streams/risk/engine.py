@@ -1,100 +1,197 @@
-"""One observation in, the session's new state and its Result out."""
+"""One observation in, the session's new state and its Result out; session start, end and final report.
+
+Scoring is by event time: evidence is a sum over behaviour intervals (``streams.risk.evidence``),
+evaluated at the newest capture time of the session. An observation that arrives out of order is scored
+by its own timestamps; one older than the policy's lateness bound is refused (``LateObservation``) and
+the agent dead-letters it. Redelivered observations change nothing: intervals are keyed by event id and
+only ever extended, and per-frame figures (attention, observed time) move only on new frame sequences.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from streams.risk.policy import RiskPolicy
-from streams.risk.score import accrue, decay, risk_score
+from streams.risk.evidence import evidence_at, fold_closed, upsert_interval
+from streams.risk.policy import PolicyBook, RiskPolicy
+from streams.risk.score import risk_score
 from streams.risk.state import SessionState
-from streams.risk.verdict import decide
+from streams.risk.verdict import Verdict, decide
 
-__all__ = ["RiskEngine"]
+__all__ = ["LateObservation", "RiskEngine"]
+
+
+class LateObservation(ValueError):
+    """An observation older than the lateness bound behind its session's newest one."""
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class RiskEngine:
-    def __init__(self, policy: RiskPolicy | None = None) -> None:
-        self.policy = policy or RiskPolicy()
+    def __init__(self, policies: PolicyBook | None = None) -> None:
+        self.policies = policies or PolicyBook()
+
+    def policy_for(self, state: SessionState) -> RiskPolicy:
+        return self.policies.get(state.policy)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self, state: SessionState | None, record: dict[str, Any]) -> SessionState:
+        """A SessionControl start: candidate, policy and metadata of the session."""
+        state = state or SessionState(session_id=record["session_id"])
+        state.candidate_id = record["candidate_id"] or state.candidate_id
+        state.policy = self.policies.get(record.get("policy")).name
+        state.metadata = dict(record.get("metadata") or {})
+        state.started_at_ms = state.started_at_ms or record["at_ms"]
+        return state
+
+    def request_end(
+        self, state: SessionState | None, record: dict[str, Any], now_ms: int | None = None
+    ) -> SessionState:
+        """A SessionControl end: the session is over once its last frame is scored."""
+        state = state or SessionState(session_id=record["session_id"], candidate_id=record["candidate_id"])
+        state.status = "ending"
+        state.end_requested_wall_ms = now_ms if now_ms is not None else _wall_ms()
+        state.expected_last_sequence = record.get("last_sequence")
+        return state
+
+    @staticmethod
+    def ready_to_finish(state: SessionState) -> bool:
+        return (
+            state.status == "ending"
+            and state.expected_last_sequence is not None
+            and state.last_sequence >= state.expected_last_sequence
+        )
+
+    def is_idle(self, state: SessionState, now_ms: int, end_grace_s: float) -> bool:
+        """No frame for the idle timeout, or an end requested and not completed within the grace."""
+        policy = self.policy_for(state)
+        last = state.last_frame_wall_ms or state.end_requested_wall_ms
+        if last is not None and now_ms - last >= policy.idle_timeout_s * 1000:
+            return True
+        return state.end_requested_wall_ms is not None and now_ms - state.end_requested_wall_ms >= end_grace_s * 1000
+
+    # -- scoring ------------------------------------------------------------------------------------
 
     def apply(
         self, state: SessionState | None, observation: dict[str, Any], now_ms: int | None = None
     ) -> tuple[SessionState, dict[str, Any]]:
-        """Score ``observation`` (an ``integrity.Observation``) into ``state``; returns (state, Result).
-
-        A frame at or below the last scored sequence is a redelivery (at-least-once): it changes
-        nothing and its Result repeats the current verdict, so consumers keyed by
-        (session_id, frame_sequence) see the same answer twice rather than a double-counted one.
-        """
+        """Score ``observation`` (an ``integrity.Observation``) into ``state``; returns (state, Result)."""
         started = time.perf_counter()
         if state is None:
-            state = SessionState(
-                session_id=observation["session_id"],
-                candidate_id=observation["candidate_id"],
-                started_at_ms=observation["captured_at_ms"],
+            state = SessionState(session_id=observation["session_id"], candidate_id=observation["candidate_id"])
+        state.candidate_id = state.candidate_id or observation["candidate_id"]
+        policy = self.policy_for(state)
+        book = state.evidence
+        captured = observation["captured_at_ms"]
+        lateness_ms = int(policy.lateness_s * 1000)
+        if book["latest_ms"] and captured < book["latest_ms"] - lateness_ms:
+            raise LateObservation(
+                f"frame #{observation['frame_sequence']} captured {book['latest_ms'] - captured} ms before the "
+                f"session's newest frame; the lateness bound is {lateness_ms} ms"
             )
-        if not state.candidate_id:
-            state.candidate_id = observation["candidate_id"]
+        self._record_intervals(state, observation)
+        book["latest_ms"] = max(book["latest_ms"], captured)
+        fold_closed(book, policy)
         if observation["frame_sequence"] > state.last_sequence:
-            self._score(state, observation)
+            self._advance_frame(state, observation, policy)
+        state.last_frame_wall_ms = now_ms if now_ms is not None else _wall_ms()
+        self._rescore(state, policy)
         risk_ms = (time.perf_counter() - started) * 1000.0
-        return state, self._result(state, observation, risk_ms, now_ms)
+        return state, self.result(state, observation, risk_ms=risk_ms, now_ms=now_ms)
 
-    def _score(self, state: SessionState, observation: dict[str, Any]) -> None:
-        policy = self.policy
+    @staticmethod
+    def _record_intervals(state: SessionState, observation: dict[str, Any]) -> None:
+        session_id, captured = state.session_id, observation["captured_at_ms"]
+        for condition in observation["conditions"]:
+            upsert_interval(
+                state.evidence,
+                event_id=f"{session_id}:{condition['type']}:{condition['since_ms']}",
+                kind=condition["type"],
+                start=condition["since_ms"],
+                seen_at=captured,
+                confidence=condition["confidence"],
+                until=condition.get("until_ms"),
+            )
+        for event in observation["events"]:
+            upsert_interval(
+                state.evidence,
+                event_id=event["event_id"],
+                kind=event["type"],
+                start=event["started_at_ms"],
+                seen_at=event["ended_at_ms"] or captured,
+                confidence=event["confidence"],
+                end=event["ended_at_ms"],
+            )
+
+    @staticmethod
+    def _advance_frame(state: SessionState, observation: dict[str, Any], policy: RiskPolicy) -> None:
+        """Per-frame figures, on new frame sequences only (redelivery and late frames leave them)."""
         captured = observation["captured_at_ms"]
         dt_s = 0.0
         if state.last_captured_at_ms is not None:
             dt_s = min(max((captured - state.last_captured_at_ms) / 1000.0, 0.0), policy.max_frame_gap_s)
-
-        # Evidence comes from the behaviours holding on this frame (debounced by the analyser); the
-        # interval since the previous frame is attributed to them.
-        active = {condition["type"]: condition["confidence"] for condition in observation["conditions"]}
-        evidence = dict(state.evidence)
-        for kind in set(evidence) | set(active):
-            rate = policy.rates.get(kind, 0.0) * active.get(kind, 0.0)
-            if kind in active and rate > 0:
-                evidence[kind] = accrue(evidence.get(kind, 0.0), rate, dt_s, policy.half_life_s)
-            else:
-                evidence[kind] = decay(evidence.get(kind, 0.0), dt_s, policy.half_life_s)
-        state.evidence = {kind: value for kind, value in evidence.items() if value > 1e-9}
-
-        present = 1.0 if len(observation["faces"]) == 1 else 0.0
+        readable = [face for face in observation["faces"] if not face.get("too_small", False)]
+        present = 1.0 if len(readable) == 1 and not observation.get("too_dark", False) else 0.0
         keep = 0.5 ** (dt_s / policy.attention_half_life_s)
         state.attention = state.attention * keep + present * (1.0 - keep)
-
-        score = risk_score(sum(state.evidence.values()), policy.score_scale)
-        state.last_score = score
-        state.peak_score = max(state.peak_score, score)
-        state.recent_events = (state.recent_events + list(observation["events"]))[-policy.recent_events :]
+        state.score_seconds += state.last_score * dt_s
+        state.observed_s += dt_s
+        seen = {(e["event_id"], e["ended_at_ms"] is None) for e in state.recent_events}
+        fresh = [e for e in observation["events"] if (e["event_id"], e["ended_at_ms"] is None) not in seen]
+        state.recent_events = (state.recent_events + fresh)[-policy.recent_events :]
         state.frames += 1
         state.last_sequence = observation["frame_sequence"]
         state.last_captured_at_ms = captured
+        if state.first_captured_at_ms is None:
+            state.first_captured_at_ms = captured
 
-    def _result(
-        self, state: SessionState, observation: dict[str, Any], risk_ms: float, now_ms: int | None
+    def _rescore(self, state: SessionState, policy: RiskPolicy) -> None:
+        evidence = evidence_at(state.evidence, policy, state.evidence["latest_ms"])
+        state.last_score = risk_score(sum(evidence.values()), policy.score_scale)
+        state.peak_score = max(state.peak_score, state.last_score)
+
+    def verdict(self, state: SessionState, low_confidence: bool) -> Verdict:
+        policy = self.policy_for(state)
+        evidence = evidence_at(state.evidence, policy, state.evidence["latest_ms"])
+        too_early = state.observed_s < policy.min_observed_s
+        return decide(state.last_score, evidence, policy, low_confidence=low_confidence or too_early)
+
+    def result(
+        self,
+        state: SessionState,
+        observation: dict[str, Any] | None = None,
+        *,
+        risk_ms: float = 0.0,
+        now_ms: int | None = None,
+        final: bool = False,
     ) -> dict[str, Any]:
-        low_confidence = [c["type"] for c in observation["conditions"] if c["type"] in self.policy.low_confidence]
-        verdict = decide(state.last_score, state.evidence, self.policy, low_confidence=bool(low_confidence))
+        """The session's Result: after ``observation``, or (``final``) its last word."""
+        policy = self.policy_for(state)
+        conditions = [c["type"] for c in observation["conditions"]] if observation else []
+        verdict = self.verdict(state, low_confidence=any(c in policy.low_confidence for c in conditions))
         state.last_verdict = verdict.verdict
-        vision_ms = observation["timings_ms"].get("total", 0.0)
+        vision_ms = observation["timings_ms"].get("total", 0.0) if observation else 0.0
         return {
             "session_id": state.session_id,
             "candidate_id": state.candidate_id,
-            "frame_sequence": observation["frame_sequence"],
-            "captured_at_ms": observation["captured_at_ms"],
-            "timestamp_ms": now_ms if now_ms is not None else int(time.time() * 1000),
+            "frame_sequence": observation["frame_sequence"] if observation else state.last_sequence,
+            "captured_at_ms": observation["captured_at_ms"] if observation else (state.last_captured_at_ms or 0),
+            "timestamp_ms": now_ms if now_ms is not None else _wall_ms(),
             "cheating": verdict.cheating,
             "risk_score": round(state.last_score, 3),
             "attention": round(100.0 * state.attention, 3),
             "verdict": verdict.verdict,
             "confidence": verdict.confidence,
             "reasons": [{"event_type": kind, "share": round(share, 4)} for kind, share in verdict.reasons],
-            "gaze": observation["gaze"]["direction"] if observation["gaze"] else None,
-            "conditions": [condition["type"] for condition in observation["conditions"]],
-            "face_count": len(observation["faces"]),
-            "objects": observation["objects"],
-            "objects_status": observation["objects_status"],
+            "gaze": observation["gaze"]["direction"] if observation and observation["gaze"] else None,
+            "conditions": conditions,
+            "face_count": len(observation["faces"]) if observation else 0,
+            "objects": observation["objects"] if observation else None,
+            "objects_status": observation["objects_status"] if observation else "skipped",
             "recent_events": list(state.recent_events),
             "processing_time_ms": round(vision_ms + risk_ms, 3),
+            "final": final,
         }

@@ -1,54 +1,86 @@
-"""How much each kind of evidence weighs, and where the verdict thresholds lie."""
+"""Risk policies: how much each behaviour weighs and for how long, and where the verdicts lie.
+
+Policies are versioned YAML files in ``streams/risk/policies/`` (or ``INTEGRITY_RISK_POLICY_DIR``), one
+per name, selectable per session by its SessionControl start record.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
-from streams.config import RiskSettings
+import yaml
 
-__all__ = ["RiskPolicy"]
+__all__ = ["POLICY_DIR", "BehaviourWeight", "PolicyBook", "RiskPolicy", "load_policy"]
+
+log = logging.getLogger(__name__)
+
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
 
 
-def _frozen(mapping: Mapping[str, float]) -> Mapping[str, float]:
-    return MappingProxyType(dict(mapping))
+@dataclass(frozen=True)
+class BehaviourWeight:
+    rate: float  # evidence per second while the behaviour holds
+    half_life_s: float  # its evidence halves every half_life_s seconds
+    min_duration_s: float = 0.0  # shorter occurrences never count
+    cap: float = 20.0  # the most evidence this behaviour can hold alone
 
 
 @dataclass(frozen=True)
 class RiskPolicy:
-    half_life_s: float = 30.0
-    max_frame_gap_s: float = 2.0
-    # Evidence per second while a behaviour holds (after the analyser's minimum durations). Someone
-    # else in view or a phone is worse than nobody: an empty chair can be a bathroom break, a second
-    # person or a phone can answer the questions. Looking away and talking are weak on their own.
-    rates: Mapping[str, float] = field(
-        default_factory=lambda: _frozen(
-            {
-                "face_absent": 1.0,
-                "multiple_faces": 2.0,
-                "extra_person": 2.0,
-                "phone_visible": 3.0,
-                "book_visible": 1.5,
-                "laptop_visible": 0.5,
-                "looking_away": 0.7,
-                "reading_pattern": 1.5,
-                "talking": 0.5,
-            }
-        )
-    )
-    # Behaviours that mean "the camera cannot judge": while one holds, the verdict is inconclusive
-    # (never a cheating flag) unless the evidence already gathered says flagged on its own.
-    low_confidence: frozenset[str] = frozenset({"low_visibility"})
-    # Evidence at which the score reaches ~63/100. With the rates above and a 30 s half-life, about
-    # 5 s of absence reads "review" and 10 s "flagged"; 3 s of a second face reads "review".
+    name: str = "default"
+    version: int = 1
     score_scale: float = 10.0
     review_at: float = 30.0
     flagged_at: float = 60.0
-    # Attention is the share of recent time with exactly one face; "recent" has this half-life.
     attention_half_life_s: float = 10.0
+    max_frame_gap_s: float = 2.0
+    lateness_s: float = 30.0
+    idle_timeout_s: float = 900.0
+    min_observed_s: float = 3.0
+    low_confidence: frozenset[str] = frozenset({"low_visibility"})
+    behaviours: Mapping[str, BehaviourWeight] = field(default_factory=lambda: MappingProxyType({}))
     recent_events: int = 10
 
     @classmethod
-    def from_settings(cls, settings: RiskSettings) -> RiskPolicy:
-        return cls(half_life_s=settings.half_life_s, max_frame_gap_s=settings.max_frame_gap_s)
+    def from_dict(cls, data: Mapping[str, Any]) -> RiskPolicy:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown policy keys: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        values["behaviours"] = MappingProxyType(
+            {kind: BehaviourWeight(**weight) for kind, weight in (data.get("behaviours") or {}).items()}
+        )
+        values["low_confidence"] = frozenset(data.get("low_confidence", ()))
+        return cls(**values)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def load_policy(path: Path) -> RiskPolicy:
+    return RiskPolicy.from_dict(yaml.safe_load(path.read_text()))
+
+
+class PolicyBook:
+    """The policies of a folder by name, read once; unknown names fall back to the default, loudly."""
+
+    def __init__(self, directory: Path | str = POLICY_DIR, default: str = "default") -> None:
+        directory = Path(directory or POLICY_DIR)
+        self.policies = {path.stem: load_policy(path) for path in sorted(directory.glob("*.yaml"))}
+        if default not in self.policies:
+            raise FileNotFoundError(f"no {default}.yaml policy in {directory}")
+        self.default = default
+
+    def get(self, name: str | None) -> RiskPolicy:
+        if name and name in self.policies:
+            return self.policies[name]
+        if name and name != self.default:
+            log.warning("unknown risk policy %r: using %r", name, self.default)
+        return self.policies[self.default]

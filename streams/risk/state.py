@@ -1,31 +1,53 @@
-"""Per-session risk state: what the sessions table holds, one entry per session id."""
+"""Per-session risk state: what the sessions table holds, one JSON-safe entry per session id."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["SessionState"]
+__all__ = ["SessionState", "new_evidence"]
+
+
+def new_evidence() -> dict[str, Any]:
+    """The interval book of ``streams.risk.evidence``."""
+    return {
+        "intervals": {},  # event id -> open or not-yet-folded interval
+        "folded": {},  # behaviour -> [decayed total, reference time ms]
+        "folded_ids": {},  # event id -> end ms, kept for the lateness window
+        "durations_ms": {},  # behaviour -> time held, of folded intervals
+        "strongest": [],  # the strongest folded intervals
+        "latest_ms": 0,  # newest capture time seen (event time)
+        "horizon_ms": 0,  # intervals ending before this are refused (their ids are forgotten)
+    }
 
 
 @dataclass
 class SessionState:
     session_id: str
     candidate_id: str = ""
-    status: str = "active"  # active | ended
+    policy: str = "default"
+    metadata: dict[str, str] = field(default_factory=dict)
+    status: str = "active"  # active | ending
     frames: int = 0
     last_sequence: int = -1
+    first_captured_at_ms: int | None = None
     last_captured_at_ms: int | None = None
-    # Decayed evidence per event type, as of last_captured_at_ms.
-    evidence: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=new_evidence)
     # 0..1, share of recent time with exactly one face.
     attention: float = 1.0
-    peak_score: float = 0.0
     last_score: float = 0.0
-    last_verdict: str = "clear"
+    peak_score: float = 0.0
+    # Integral of the score over observed time (score x seconds), for the time-weighted mean.
+    score_seconds: float = 0.0
+    observed_s: float = 0.0
+    last_verdict: str = "inconclusive"
     recent_events: list[dict[str, Any]] = field(default_factory=list)
     started_at_ms: int | None = None
-    ended_at_ms: int | None = None
+    # Wall-clock time of the last frame processed, for idle expiry.
+    last_frame_wall_ms: int | None = None
+    # Set by a SessionControl end: the session finalises once this frame is scored (or after a grace).
+    end_requested_wall_ms: int | None = None
+    expected_last_sequence: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

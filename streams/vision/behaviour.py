@@ -70,15 +70,29 @@ class BehaviourAnalyser:
             # Redelivery: the frame was analysed already; its events were raised then.
             return state, self._conditions(state), []
         now = observation["captured_at_ms"]
+        events: list[dict[str, Any]] = self._close_after_gap(state, observation, now)
         signals = self._signals(state, observation, now)
-        events: list[dict[str, Any]] = []
         for kind in BEHAVIOURS:
             signal, confidence = signals.get(kind, (None, 0.0))
             event = self._advance(state["tracks"].setdefault(kind, {}), kind, signal, confidence, now, observation)
             if event:
                 events.append(event)
         state["last_sequence"] = observation["frame_sequence"]
+        state["last_ms"] = now
         return state, self._conditions(state), events
+
+    def _close_after_gap(self, state: dict[str, Any], obs: dict[str, Any], now: int) -> list[dict[str, Any]]:
+        last = state.get("last_ms")
+        if last is None or now - last <= self.settings.max_frame_gap_s * 1000:
+            return []
+        events = []
+        for kind, track in state["tracks"].items():
+            if track.get("active"):
+                events.append(self._event(kind, track, obs, ended_at=track.get("clear_since") or last))
+            track.update(since=None, frames=0, active=False, clear_since=None)
+        state["glances"].clear()
+        state["mouth"].clear()
+        return events
 
     def annotate(self, state: dict[str, Any] | None, observation: dict[str, Any]) -> dict[str, Any]:
         """``update``, writing the conditions and events into ``observation``; returns the new state."""
@@ -204,7 +218,12 @@ class BehaviourAnalyser:
     @staticmethod
     def _conditions(state: dict[str, Any]) -> list[dict[str, Any]]:
         return [
-            {"type": kind, "confidence": track["confidence"], "since_ms": track["since"]}
+            {
+                "type": kind,
+                "confidence": track["confidence"],
+                "since_ms": track["since"],
+                "until_ms": track.get("clear_since"),
+            }
             for kind, track in state["tracks"].items()
             if track.get("active")
         ]

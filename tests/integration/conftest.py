@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from aiokafka import AIOKafkaConsumer
 
 from producers.publisher import FramePublisher
@@ -15,6 +17,7 @@ from schemas import codec_for
 from streams.admin import ensure_topics
 from streams.broker import EmbeddedBroker, free_port
 from streams.config import Settings, load_settings
+from streams.risk.policy import POLICY_DIR
 from streams.worker_process import WorkerProcess
 from tests.photos import SHARED_WEIGHTS
 
@@ -33,12 +36,26 @@ def settings(broker) -> Settings:
     return settings
 
 
+def _test_policies(folder: Path) -> Path:
+    """The repository's policies, plus "quick": the default with a 3 s idle timeout, for expiry tests."""
+    policies = folder / "policies"
+    shutil.copytree(POLICY_DIR, policies)
+    quick = yaml.safe_load((POLICY_DIR / "default.yaml").read_text()) | {"name": "quick", "idle_timeout_s": 3.0}
+    (policies / "quick.yaml").write_text(yaml.safe_dump(quick))
+    return policies
+
+
 @pytest.fixture(scope="module")
 def worker(broker, settings, tmp_path_factory):
     folder: Path = tmp_path_factory.mktemp("worker")
     process = WorkerProcess(
         WorkerProcess.child_env(
-            broker.bootstrap_servers, INTEGRITY_EMBEDDED_BROKER="1", INTEGRITY_YOLO_WEIGHTS=SHARED_WEIGHTS
+            broker.bootstrap_servers,
+            INTEGRITY_EMBEDDED_BROKER="1",
+            INTEGRITY_YOLO_WEIGHTS=SHARED_WEIGHTS,
+            INTEGRITY_RISK_POLICY_DIR=str(_test_policies(folder)),
+            INTEGRITY_RISK_EXPIRY_CHECK_S="1",
+            INTEGRITY_RISK_END_GRACE_S="3",
         ),
         web_port=free_port(),
         data_dir=folder / "data",
@@ -53,12 +70,20 @@ def worker(broker, settings, tmp_path_factory):
 
 
 def publish(settings: Settings, records: list[tuple[str, str, bytes | dict]]) -> None:
-    """Send (topic, session id, Frame dict or raw bytes) in order, each acknowledged."""
+    """Send (topic, session id, Frame dict / control dict / raw bytes) in order, each acknowledged."""
 
     async def send() -> None:
         async with FramePublisher(settings) as publisher:
             for topic, session_id, value in records:
-                if isinstance(value, dict):
+                if isinstance(value, dict) and "action" in value:
+                    await publisher.send_control(
+                        session_id,
+                        value["action"],
+                        value.get("candidate_id", ""),
+                        policy=value.get("policy", "default"),
+                        last_sequence=value.get("last_sequence"),
+                    )
+                elif isinstance(value, dict):
                     await publisher.send_frame(value)
                 else:
                     await publisher.send_raw(topic, session_id, value)

@@ -156,3 +156,17 @@ def test_a_weak_second_person_box_is_not_an_extra_person():
     part = dict(one, confidence=0.45, width=0.3)
     _, timeline, _ = run([obs(i, objects=[one, part], status="checked") for i in range(6)])
     assert not any("extra_person" in t for t in timeline)
+
+
+def test_a_gap_in_the_stream_ends_every_behaviour_at_the_last_frame():
+    frames = [obs(i, faces=0) for i in range(20)]  # 4 s absent
+    late = obs(20, faces=0)
+    late["captured_at_ms"] = 19 * 200 + 60_000  # a minute without frames
+    analyser = BehaviourAnalyser()
+    state = None
+    for frame in frames:
+        state, conditions, _ = analyser.update(state, frame)
+    assert {c["type"] for c in conditions} == {"face_absent"}
+    state, conditions, events = analyser.update(state, late)
+    assert [(e["type"], e["details"]["phase"], e["ended_at_ms"]) for e in events] == [("face_absent", "end", 3800)]
+    assert conditions == []  # a new absence must last its 2 s again

@@ -36,7 +36,7 @@ OBSERVATION = {
     "objects": None,
     "objects_status": "skipped",
     "timings_ms": {"decode": 1.0, "faces": 4.0, "total": 5.0},
-    "conditions": [{"type": "looking_away", "confidence": 0.6, "since_ms": 1_699_999_998_000}],
+    "conditions": [{"type": "looking_away", "confidence": 0.6, "since_ms": 1_699_999_998_000, "until_ms": None}],
     "events": [EVENT],
 }
 RESULT = {
@@ -58,6 +58,7 @@ RESULT = {
     "objects_status": "checked",
     "recent_events": [EVENT],
     "processing_time_ms": 6.5,
+    "final": False,
 }
 CONTROL = {
     "session_id": "s1",
@@ -66,6 +67,30 @@ CONTROL = {
     "policy": "default",
     "at_ms": 1_700_000_000_000,
     "metadata": {"room": "7"},
+    "last_sequence": 41,
+}
+REPORT = {
+    "session_id": "s1",
+    "candidate_id": "c1",
+    "policy": "default@1",
+    "reason": "expired",
+    "started_at_ms": 1_700_000_000_000,
+    "ended_at_ms": 1_700_000_600_000,
+    "reported_at_ms": 1_700_001_500_000,
+    "frames": 3000,
+    "observed_s": 600.0,
+    "verdict": "review",
+    "confidence": 0.7,
+    "cheating": False,
+    "final_risk_score": 35.0,
+    "peak_risk_score": 58.0,
+    "mean_risk_score": 12.5,
+    "attention": 91.0,
+    "time_in_ms": {"face_absent": 12_000, "looking_away": 30_000},
+    "evidence": [
+        {"type": "face_absent", "started_at_ms": 1_700_000_100_000, "ended_at_ms": 1_700_000_112_000, "evidence": 9.1}
+    ],
+    "reasons": [{"event_type": "face_absent", "share": 0.8}, {"event_type": "looking_away", "share": 0.2}],
 }
 DEAD_LETTER = {
     "source_topic": "integrity.frames",
@@ -85,6 +110,7 @@ RECORDS = {
     "Result": RESULT,
     "SessionControl": CONTROL,
     "DeadLetter": DEAD_LETTER,
+    "FinalReport": REPORT,
 }
 
 
