@@ -103,13 +103,15 @@ def _cmd_produce(args: argparse.Namespace) -> int:
 
 
 def _cmd_verdicts(args: argparse.Namespace) -> int:
-    from streams.verdicts import follow_results, format_result, result_json
+    from streams.verdicts import follow_reports, follow_results, format_report, format_result, result_json
+
+    follow_records, render = (follow_reports, format_report) if args.reports else (follow_results, format_result)
 
     async def follow() -> None:
         seen = 0
-        stream = follow_results(load_settings(), from_beginning=not args.latest, session_id=args.session)
-        async for result in stream:
-            print(result_json(result) if args.json else format_result(result), flush=True)
+        stream = follow_records(load_settings(), from_beginning=not args.latest, session_id=args.session)
+        async for record in stream:
+            print(result_json(record) if args.json else render(record), flush=True)
             seen += 1
             if args.count and seen >= args.count:
                 return
@@ -213,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", help="only this session id")
     p.add_argument("--latest", action="store_true", help="only results from now on (default: from the start)")
     p.add_argument("--count", type=int, default=0, help="stop after this many results (0 = follow forever)")
+    p.add_argument("--reports", action="store_true", help="follow the final reports instead of the results")
     p.set_defaults(func=_cmd_verdicts)
 
     p = sub.add_parser("analyze", help="run the vision stage offline on images, folders or videos")

@@ -69,27 +69,25 @@ def run_demo(options: DemoOptions) -> int:
 
 async def _replay_and_follow(settings, options: DemoOptions, started: float) -> int:
     from producers.replay import ReplayOptions, replay
-    from streams.verdicts import follow_results, format_result, result_json
+    from streams.verdicts import follow_reports, follow_results, format_report, format_result, result_json
 
     replay_options = ReplayOptions(session_id=options.session_id, candidate_id="demo-candidate", fps=options.fps)
     sending = asyncio.create_task(replay(settings, options.sample_dir, replay_options))
     _say(f"replaying {options.sample_dir} as session {options.session_id!r} at {options.fps:g} fps")
     received = 0
     first_at = None
-    last = None
     async for result in follow_results(settings, session_id=options.session_id):
         if first_at is None:
             first_at = time.monotonic()
             _say(f"first verdict {first_at - started:.1f} s after the demo started")
         print(result_json(result) if options.json else format_result(result), flush=True)
         received += 1
-        last = result
-        if sending.done() and received >= sending.result():
+        if result["final"]:
             break
     sent = await sending
-    assert last is not None and first_at is not None
-    _say(
-        f"{received} verdicts for {sent} frames; final: {last['verdict']} at risk {last['risk_score']:.1f}, "
-        f"first verdict after {first_at - started:.1f} s"
-    )
+    async for report in follow_reports(settings, session_id=options.session_id):
+        print(result_json(report) if options.json else format_report(report), flush=True)
+        break
+    assert first_at is not None
+    _say(f"{received} verdicts (the last one final) for {sent} frames; first verdict after {first_at - started:.1f} s")
     return 0
