@@ -41,6 +41,8 @@ def _observations(count: int, sessions: int) -> list[dict[str, Any]]:
         session, sequence = f"risk-{i % sessions:04d}", i // sessions
         kind = _KINDS[(sequence // 20) % len(_KINDS)]
         captured = 1_800_000_000_000 + sequence * 200
+        # Each behaviour holds for 20 frames, then the next: one interval per run, as the analyser reports.
+        since = 1_800_000_000_000 + (sequence // 20) * 20 * 200
         out.append(
             {
                 "session_id": session,
@@ -58,11 +60,33 @@ def _observations(count: int, sessions: int) -> list[dict[str, Any]]:
                 "objects": None,
                 "objects_status": "skipped",
                 "timings_ms": {"total": 10.0},
-                "conditions": [{"type": kind, "confidence": 0.9, "since_ms": captured}] if kind else [],
-                "events": [],
+                "conditions": [{"type": kind, "confidence": 0.9, "since_ms": since, "until_ms": None}] if kind else [],
+                "events": _end_of_previous(session, sequence, captured),
             }
         )
     return out
+
+
+def _end_of_previous(session: str, sequence: int, captured: int) -> list[dict[str, Any]]:
+    """At a block boundary, the end event of the behaviour that held in the previous block."""
+    if sequence == 0 or sequence % 20:
+        return []
+    kind = _KINDS[(sequence // 20 - 1) % len(_KINDS)]
+    if kind is None:
+        return []
+    since = 1_800_000_000_000 + (sequence // 20 - 1) * 20 * 200
+    return [
+        {
+            "event_id": f"{session}:{kind}:{since}",
+            "session_id": session,
+            "frame_sequence": sequence,
+            "type": kind,
+            "confidence": 0.9,
+            "started_at_ms": since,
+            "ended_at_ms": captured,
+            "details": {"phase": "end"},
+        }
+    ]
 
 
 def _core(observations: list[dict[str, Any]]) -> float:
