@@ -19,7 +19,7 @@ from streams.broker import EmbeddedBroker, free_port
 from streams.config import Settings, load_settings
 from streams.risk.policy import POLICY_DIR
 from streams.worker_process import WorkerProcess
-from tests.photos import SHARED_WEIGHTS
+from tests.photos import SHARED_WEIGHTS, frame_record
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +122,25 @@ def collect(
         return found
 
     return asyncio.run(read())
+
+
+INTERVAL_MS = 200  # 5 frames per second of capture time
+
+
+def timeline(
+    session_id: str, scenes: list[tuple[str, int]], first_sequence: int = 0, start_ms: int = 1_800_000_000_000
+) -> list[dict]:
+    """Frames of real photos ("one_face", "face_absent", "two_faces"), ``count`` of each, 5 per second."""
+    frames, sequence = [], first_sequence
+    for scene, count in scenes:
+        for _ in range(count):
+            frames.append(frame_record(session_id, sequence, start_ms + sequence * INTERVAL_MS, scene))
+            sequence += 1
+    return frames
+
+
+def results_of(settings: Settings, session_id: str, count: int, timeout_s: float = 120) -> list[dict]:
+    """The session's Results, in order, once ``count`` have arrived."""
+    return collect(
+        settings, settings.topics.results, "Result", lambda r: r["session_id"] == session_id, count, timeout_s
+    )

@@ -15,28 +15,14 @@ from schemas import codec_for
 from streams.config import BehaviourSettings, VisionSettings
 from streams.risk import RiskEngine
 from streams.vision import BehaviourAnalyser, VisionPipeline
-from tests.integration.conftest import collect, publish
-from tests.photos import SHARED_WEIGHTS, frame_record
+from tests.integration.conftest import INTERVAL_MS, collect, publish, results_of, timeline
+from tests.photos import SHARED_WEIGHTS
 
 pytestmark = pytest.mark.integration
 
-START = 1_810_000_000_000
-INTERVAL_MS = 200
-
 
 def frames(session_id: str, scenes: list[tuple[str, int]], first: int = 0) -> list[dict]:
-    out, sequence = [], first
-    for scene, count in scenes:
-        for _ in range(count):
-            out.append(frame_record(session_id, sequence, START + sequence * INTERVAL_MS, scene))
-            sequence += 1
-    return out
-
-
-def results_of(settings, session_id: str, count: int, timeout_s: float = 120) -> list[dict]:
-    return collect(
-        settings, settings.topics.results, "Result", lambda r: r["session_id"] == session_id, count, timeout_s
-    )
+    return timeline(session_id, scenes, first, start_ms=1_810_000_000_000)
 
 
 def reports_of(settings, session_id: str, timeout_s: float = 60) -> list[dict]:

@@ -9,28 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import collect, publish
+from tests.integration.conftest import collect, publish, results_of, timeline
 from tests.photos import SHARED_WEIGHTS, frame_record
 
-pytestmark = pytest.mark.integration
-
 START = 1_800_000_000_000
-INTERVAL_MS = 200  # 5 frames per second of capture time
 
-
-def timeline(session_id: str, scenes: list[tuple[str, int]], first_sequence: int = 0) -> list[dict]:
-    frames, sequence = [], first_sequence
-    for scene, count in scenes:
-        for _ in range(count):
-            frames.append(frame_record(session_id, sequence, START + sequence * INTERVAL_MS, scene))
-            sequence += 1
-    return frames
-
-
-def results_of(settings, session_id: str, count: int) -> list[dict]:
-    return collect(
-        settings, settings.topics.results, "Result", lambda r: r["session_id"] == session_id, count, timeout_s=120
-    )
+pytestmark = pytest.mark.integration
 
 
 def test_results_follow_the_frames(settings, worker):
