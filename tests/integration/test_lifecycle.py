@@ -144,3 +144,20 @@ def test_a_worker_killed_mid_session_continues_without_loss_or_double_counting(s
     assert results[-1]["risk_score"] == pytest.approx(expected["risk_score"], abs=1e-6)
     state = session_state(worker, "lc-kill")
     assert state["frames"] == len(session)
+
+
+def test_an_observation_beyond_the_lateness_bound_is_dead_lettered(settings, worker):
+    pipeline, analyser = VisionPipeline(VisionSettings()), BehaviourAnalyser(BehaviourSettings())
+    session = frames("lc-late", [("one_face", 3)])
+    observations = [pipeline.observe(frame) for frame in session]
+    for observation in observations:
+        analyser.annotate(None, observation)
+    late = dict(observations[0], frame_sequence=3, captured_at_ms=observations[-1]["captured_at_ms"] - 45_000)
+    codec = codec_for("Observation")
+    publish(settings, [(settings.topics.events, "lc-late", codec.encode(o)) for o in [*observations, late]])
+
+    letters = collect(settings, settings.topics.dead_letter, "DeadLetter", lambda d: d["key"] == b"lc-late", 1)
+    assert letters[0]["stage"] == "risk"
+    assert letters[0]["reason"].startswith("late observation") and "30000 ms" in letters[0]["reason"]
+    assert letters[0]["source_topic"] == settings.topics.events
+    assert [r["frame_sequence"] for r in results_of(settings, "lc-late", 3)] == [0, 1, 2]
