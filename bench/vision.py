@@ -4,7 +4,7 @@ Every configuration runs in the same process on the same frames, so the figures 
 - each YOLO backend available here with every detector on every frame (stride 1), then with the
   configured stride (faces and gaze every frame, objects every Nth);
 - the naive configuration: PyTorch YOLO at full 640 input on every frame.
-PyTorch and TorchScript run yolov8n built from Ultralytics' architecture YAML (random weights: the same
+PyTorch, TorchScript and ONNX Runtime run yolov8n built from Ultralytics' architecture YAML (random weights: the same
 compute as the official yolov8n.pt, which cannot be downloaded here); LiteRT runs the real INT8 weights.
 """
 
@@ -65,6 +65,14 @@ def _backends(shared_weights: str, workdir: Path) -> dict[str, str]:
 
         exported = YOLO("yolov8n.yaml", task="detect").export(format="torchscript", imgsz=640, verbose=False)
     backends["torchscript (yolov8n arch)"] = str(Path(workdir) / exported)
+    try:
+        import onnxruntime  # noqa: F401  (the extra "onnx")
+    except ImportError:
+        print("ONNX Runtime not installed (pip install '.[onnx]'): not measured", file=sys.stderr)
+        return backends
+    with _quiet(), contextlib.chdir(workdir):
+        exported = YOLO("yolov8n.yaml", task="detect").export(format="onnx", imgsz=640, verbose=False)
+    backends["onnxruntime (yolov8n arch)"] = str(Path(workdir) / exported)
     return backends
 
 
