@@ -65,16 +65,17 @@ class TopicSettings:
 @dataclass(frozen=True)
 class VisionSettings:
     # MediaPipe face detection: 1 = full-range model (faces up to ~5 m), 0 = short-range (~2 m).
-    # Full range costs ~4.4 ms per 640x480 frame here and still finds the small faces of a
-    # two-person frame, which the short-range model misses.
+    # Full range costs ~4.4 ms per 640x480 frame here and finds both faces of the sample's two-person
+    # frame, where the short-range model finds one (measured).
     face_model: int = 1
-    # MediaPipe's own default; below it, false faces appear on textured backgrounds.
+    # MediaPipe's own default detection threshold.
     face_min_confidence: float = 0.5
     # Inference runs off the event loop in this many threads (MediaPipe graphs are not shared
     # between threads: each thread gets its own).
     vision_threads: int = 1
-    # Mean luma (0..255) under which a frame is too dark to judge. Webcams in a lit room give 80-160;
-    # under 40 MediaPipe's face scores fall off (docs/ACCURACY.md, darkened photos).
+    # Mean luma (0..255) under which a frame is too dark to judge. The sample photos read 56-116; on
+    # darkened copies the face mesh (head pose, gaze) still reads at 23 and fails by 14, and the face
+    # itself is lost at 4 (docs/ACCURACY.md): 40 keeps a margin above where reading fails.
     too_dark_brightness: float = 40.0
     # A face narrower than this share of the frame is too small for landmarks: at 640 px wide, 0.06 is
     # ~38 px, below which the face mesh's eye and iris points become unreliable.

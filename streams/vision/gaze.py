@@ -25,11 +25,10 @@ _B_EAR = (362, 385, 387, 263, 373, 380)
 
 @dataclass(frozen=True)
 class GazeLimits:
-    # Half-angles beyond which the gaze leaves the screen. A 34 cm wide screen at 60 cm spans
-    # +-16 degrees horizontally (atan(17/60)); 20 leaves room for the screen's edges and posture.
-    yaw_deg: float = 20.0
-    # Vertically the screen spans less, but glances at the keyboard are normal: same 20 degrees.
-    pitch_deg: float = 20.0
+    # Half-angles beyond which the gaze leaves the screen: VisionSettings.gaze_*_limit_deg, whose
+    # comment gives their source.
+    yaw_deg: float
+    pitch_deg: float
     # Neutral pitch of a face looking into the camera with this head-pose method (+5..+10 measured).
     pitch_neutral_deg: float = 8.0
     # Eye rotation per unit of iris offset (offset normalised by eye width, centre = 0). The iris
