@@ -77,15 +77,16 @@ class VisionSettings:
     # darkened copies the face mesh (head pose, gaze) still reads at 23 and fails by 14, and the face
     # itself is lost at 4 (docs/ACCURACY.md): 40 keeps a margin above where reading fails.
     too_dark_brightness: float = 40.0
-    # A face narrower than this share of the frame is too small for landmarks: at 640 px wide, 0.06 is
-    # ~38 px, below which the face mesh's eye and iris points become unreliable.
+    # A face narrower than this share of the frame is not read for landmarks: at 640 px wide, 0.06 is
+    # ~38 px, and the face mesh works on a 192 px crop, so such a face is upscaled 5x and its eye and
+    # iris points carry little information. A judgement, not measured against ground truth.
     face_too_small: float = 0.06
     # YOLO weights: a path or an Ultralytics model name. Empty = object detection off (said loudly).
     yolo_weights: str = ""
     # Run YOLO on every Nth frame of a session (by frame sequence); faces and gaze run on every frame.
     yolo_stride: int = 3
-    # COCO detections below this score are dropped. The INT8 model scores real phones/people
-    # 0.6-0.9 and confuses textures at 0.3 (a spacesuit read as "person 0.34").
+    # COCO detections below this score are dropped. The INT8 model scores the people of the packaged
+    # photos 0.71-0.96, but the astronaut's spacesuit only 0.34-0.45 (docs/ACCURACY.md).
     object_min_confidence: float = 0.4
     # Half-angles (degrees) of head-plus-eye direction that still look at the screen: a 34 cm wide
     # screen at 60 cm spans +-16 degrees (atan(17/60)); 20 leaves room for its edges.
@@ -113,7 +114,8 @@ class BehaviourSettings:
     reading_glances: int = 4
     reading_window_s: float = 30.0
     # Talking: the mouth opens and closes this many times within the window. Inner-lip gap over
-    # mouth width above mouth_open_ratio counts as open (closed lips read under 0.05).
+    # mouth width above mouth_open_ratio counts as open. The packaged faces read 0.00 with closed
+    # lips and 0.17 smiling with teeth; one opening (a smile, a yawn) is never talking.
     talking_openings: int = 3
     talking_window_s: float = 3.0
     mouth_open_ratio: float = 0.12

@@ -31,8 +31,9 @@ class GazeLimits:
     pitch_deg: float
     # Neutral pitch of a face looking into the camera with this head-pose method (+5..+10 measured).
     pitch_neutral_deg: float = 8.0
-    # Eye rotation per unit of iris offset (offset normalised by eye width, centre = 0). The iris
-    # travels about +-0.25 of the eye's width for about +-35 degrees of rotation: ~140 degrees/unit.
+    # Eye rotation per unit of iris offset (offset normalised by eye width, centre = 0): a rough
+    # anatomical estimate (the iris moving ~0.25 of the eye's width for ~35 degrees), not measured
+    # here; per-candidate calibration is meant to replace it.
     eye_deg_per_unit: float = 140.0
     # Eye aspect ratio under which the eyes count as closed (Soukupova & Cech 2016 use ~0.2).
     eyes_closed_ear: float = 0.2
