@@ -72,8 +72,9 @@ class VisionSettings:
     face_min_confidence: float = 0.5
     # Inference runs off the event loop in a pool of this many threads (each thread gets its own
     # MediaPipe graphs and YOLO model). The agent awaits one frame at a time, in order: batching
-    # frames across sessions with faust's take_events was tried and dropped, because in 0.15.3 it
-    # paired an event with another record's value (frame 3's slot held frame 2) under load.
+    # frames across sessions with faust's take_events was tried and dropped: in 0.15.3, reading
+    # event.value from its batches analysed one frame twice and skipped the next (frame 2 twice,
+    # frame 3 never) in integration runs.
     vision_threads: int = 1
     # Mean luma (0..255) under which a frame is too dark to judge. The sample photos read 56-116; on
     # darkened copies the face mesh (head pose, gaze) still reads at 23 and fails by 14, and the face
