@@ -10,6 +10,8 @@ from streams.embedded_broker_fixes import shorten_fetch_wait
 settings = load_settings()
 if settings.broker.embedded:
     shorten_fetch_wait()
+# Faust creates the data folder without its parents: a fresh checkout has no .integrity/ yet.
+settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 _embedded_workarounds = (
     # tansu answers ListOffsets with the last batch's first offset + 1: with one record per batch that

@@ -84,3 +84,17 @@ def test_bench_risk_runs(tmp_path):
     figures = json.loads(out.read_text())["risk"]
     assert figures["agent_received"] == 300
     assert figures["core_per_s"] > 0 and figures["rocksdb_per_s"] > 0 and figures["agent_per_s"] > 0
+
+
+def test_the_app_creates_its_data_folder_with_parents(tmp_path):
+    # `faust -A streams.app worker` in a fresh checkout: Faust itself would not create .integrity/.
+    folder = tmp_path / "fresh" / ".integrity" / "worker"
+    done = subprocess.run(
+        [sys.executable, "-c", "import streams.app"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "INTEGRITY_DATA_DIR": str(folder)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert folder.is_dir()
