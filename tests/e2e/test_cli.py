@@ -4,6 +4,7 @@ they work; their speed is not asserted (figures go in the README, from full runs
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,6 @@ from tests.photos import SHARED_WEIGHTS
 
 
 def integrity(*args: str, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
     return subprocess.run(
         [sys.executable, "-m", "streams.cli", *args],
         capture_output=True,
@@ -94,7 +93,7 @@ def test_the_app_creates_its_data_folder_with_parents(tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
-        env={**__import__("os").environ, "INTEGRITY_DATA_DIR": str(folder)},
+        env={**os.environ, "INTEGRITY_DATA_DIR": str(folder)},
     )
     assert done.returncode == 0, done.stderr
     assert folder.is_dir()
