@@ -45,6 +45,9 @@ def _cmd_broker(args: argparse.Namespace) -> int:
         _set_env("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
         asyncio.run(ensure_topics(load_settings()))
         print(f"embedded broker on {broker.bootstrap_servers} (memory storage); Ctrl-C stops it", flush=True)
+        print(
+            "its topics start empty: remove the workers' data folders (.integrity/worker) from earlier runs", flush=True
+        )
         with contextlib.suppress(KeyboardInterrupt):
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             assert broker.process is not None
