@@ -70,6 +70,16 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     _set_env("INTEGRITY_DATA_DIR", args.data_dir)
     settings = load_settings()
     asyncio.run(ensure_topics(settings))
+    if settings.broker.embedded:
+        from streams.embedded_broker_fixes import broker_run_id, drop_stale_state
+
+        if drop_stale_state(settings.data_dir, asyncio.run(broker_run_id(settings.broker.bootstrap_servers))):
+            print(
+                f"the embedded broker restarted since this worker last ran: cleared {settings.data_dir} "
+                "(its tables rebuild from the changelogs)",
+                file=sys.stderr,
+                flush=True,
+            )
     from streams.app import app  # after the environment is final: the app reads it on import
 
     level = (args.loglevel or settings.log_level).lower()
