@@ -98,9 +98,9 @@ class RiskEngine:
         if observation["frame_sequence"] > state.last_sequence:
             self._advance_frame(state, observation, policy)
         state.last_frame_wall_ms = now_ms if now_ms is not None else _wall_ms()
-        self._rescore(state, policy)
+        evidence = self._rescore(state, policy)
         risk_ms = (time.perf_counter() - started) * 1000.0
-        return state, self.result(state, observation, risk_ms=risk_ms, now_ms=now_ms)
+        return state, self.result(state, observation, risk_ms=risk_ms, now_ms=now_ms, evidence=evidence)
 
     @staticmethod
     def _record_intervals(state: SessionState, observation: dict[str, Any]) -> None:
@@ -148,14 +148,18 @@ class RiskEngine:
         if state.first_captured_at_ms is None:
             state.first_captured_at_ms = captured
 
-    def _rescore(self, state: SessionState, policy: RiskPolicy) -> None:
+    def _rescore(self, state: SessionState, policy: RiskPolicy) -> dict[str, float]:
+        """Score the session at its newest capture time; returns the evidence per behaviour it used."""
         evidence = evidence_at(state.evidence, policy, state.evidence["latest_ms"])
         state.last_score = risk_score(sum(evidence.values()), policy.score_scale)
         state.peak_score = max(state.peak_score, state.last_score)
+        return evidence
 
-    def verdict(self, state: SessionState, low_confidence: bool) -> Verdict:
+    def verdict(self, state: SessionState, low_confidence: bool, evidence: dict[str, float] | None = None) -> Verdict:
+        """``evidence``: what ``_rescore`` just computed, if at hand (it is the same at the same time)."""
         policy = self.policy_for(state)
-        evidence = evidence_at(state.evidence, policy, state.evidence["latest_ms"])
+        if evidence is None:
+            evidence = evidence_at(state.evidence, policy, state.evidence["latest_ms"])
         too_early = state.observed_s < policy.min_observed_s
         return decide(state.last_score, evidence, policy, low_confidence=low_confidence or too_early)
 
@@ -167,11 +171,13 @@ class RiskEngine:
         risk_ms: float = 0.0,
         now_ms: int | None = None,
         final: bool = False,
+        evidence: dict[str, float] | None = None,
     ) -> dict[str, Any]:
         """The session's Result: after ``observation``, or (``final``) its last word."""
         policy = self.policy_for(state)
         conditions = [c["type"] for c in observation["conditions"]] if observation else []
-        verdict = self.verdict(state, low_confidence=any(c in policy.low_confidence for c in conditions))
+        low_confidence = any(c in policy.low_confidence for c in conditions)
+        verdict = self.verdict(state, low_confidence=low_confidence, evidence=evidence)
         state.last_verdict = verdict.verdict
         vision_ms = observation["timings_ms"].get("total", 0.0) if observation else 0.0
         return {

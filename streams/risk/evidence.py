@@ -20,7 +20,7 @@ from typing import Any
 
 from streams.risk.policy import BehaviourWeight, RiskPolicy
 
-__all__ = ["evidence_at", "fold_closed", "interval_value", "upsert_interval"]
+__all__ = ["counts", "evidence_at", "fold_closed", "interval_value", "observed_end", "upsert_interval"]
 
 
 def _weight(policy: RiskPolicy, kind: str) -> BehaviourWeight | None:
@@ -37,15 +37,15 @@ def interval_value(weight: BehaviourWeight, confidence: float, start: int, end: 
     return weight.rate * confidence / decay_rate * (0.5 ** ((at - end) / h_ms) - 0.5 ** ((at - start) / h_ms))
 
 
-def _observed_end(interval: dict[str, Any]) -> int:
+def observed_end(interval: dict[str, Any]) -> int:
     """Where the behaviour was last known to hold."""
     if interval["end"] is not None:
         return interval["end"]
     return interval["until"] if interval["until"] is not None else interval["seen_until"]
 
 
-def _counts(interval: dict[str, Any], weight: BehaviourWeight) -> bool:
-    return _observed_end(interval) - interval["start"] >= weight.min_duration_s * 1000.0
+def counts(interval: dict[str, Any], weight: BehaviourWeight) -> bool:
+    return observed_end(interval) - interval["start"] >= weight.min_duration_s * 1000.0
 
 
 def _span_end(interval: dict[str, Any], policy: RiskPolicy) -> int:
@@ -100,7 +100,7 @@ def fold_closed(state: dict[str, Any], policy: RiskPolicy) -> None:
         del state["intervals"][event_id]
         state["folded_ids"][event_id] = interval["end"]
         weight = _weight(policy, interval["type"])
-        if weight is None or not _counts(interval, weight):
+        if weight is None or not counts(interval, weight):
             continue
         kind, end = interval["type"], interval["end"]
         value = interval_value(weight, interval["confidence"], interval["start"], end, end)
@@ -132,7 +132,7 @@ def evidence_at(state: dict[str, Any], policy: RiskPolicy, at: int) -> dict[str,
             totals[kind] = total * 0.5 ** ((at - ref) / (weight.half_life_s * 1000.0))
     for interval in state["intervals"].values():
         weight = _weight(policy, interval["type"])
-        if weight is None or not _counts(interval, weight):
+        if weight is None or not counts(interval, weight):
             continue
         value = interval_value(weight, interval["confidence"], interval["start"], _span_end(interval, policy), at)
         totals[interval["type"]] = totals.get(interval["type"], 0.0) + value

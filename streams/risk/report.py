@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from streams.risk.engine import RiskEngine
-from streams.risk.evidence import interval_value
+from streams.risk.evidence import counts, interval_value, observed_end
 from streams.risk.state import SessionState
 
 __all__ = ["final_report"]
@@ -21,9 +21,9 @@ def final_report(engine: RiskEngine, state: SessionState, reason: str, now_ms: i
     strongest = list(book["strongest"])
     for interval in book["intervals"].values():  # still open at the end: they count up to now
         kind, weight = interval["type"], policy.behaviours.get(interval["type"])
-        end = interval["end"] or interval["until"] or interval["seen_until"]
-        if weight is None or end - interval["start"] < weight.min_duration_s * 1000:
+        if weight is None or not counts(interval, weight):
             continue
+        end = observed_end(interval)
         durations[kind] = durations.get(kind, 0) + end - interval["start"]
         value = interval_value(weight, interval["confidence"], interval["start"], end, end)
         strongest.append(
