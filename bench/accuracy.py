@@ -16,6 +16,7 @@ import numpy as np
 
 from bench.report import print_table, write_json
 from producers.images import encode_jpeg, fit
+from producers.photos import grace_hopper, ultralytics_asset, zidane_face
 from producers.sample import scene_image
 from streams.config import VisionSettings, load_settings
 from streams.vision import VisionPipeline
@@ -24,19 +25,14 @@ __all__ = ["main"]
 
 
 def _photos() -> dict[str, np.ndarray]:
-    import matplotlib
-    import ultralytics
-
-    assets = Path(ultralytics.__file__).parent / "assets"
-    hopper = cv2.imread(str(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"))
     return {
         "astronaut": scene_image("one_face"),
-        "grace_hopper": fit(hopper, 640, 480),
+        "grace_hopper": fit(grace_hopper(), 640, 480),
         "two_side_by_side": scene_image("two_faces"),
         "astronaut_head_out_of_frame": scene_image("face_absent"),
-        "bus": cv2.imread(str(assets / "bus.jpg")),
-        "zidane": cv2.imread(str(assets / "zidane.jpg")),
-        "zidane_face_crop": np.ascontiguousarray(cv2.imread(str(assets / "zidane.jpg"))[80:500, 820:1180]),
+        "bus": ultralytics_asset("bus.jpg"),
+        "zidane": ultralytics_asset("zidane.jpg"),
+        "zidane_face_crop": zidane_face(),
     }
 
 

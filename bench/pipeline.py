@@ -15,12 +15,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psutil
 from aiokafka import AIOKafkaConsumer
 
 from bench.report import percentiles, print_table, write_json
-from producers.images import encode_jpeg
+from producers.photos import noisy_jpegs
 from producers.publisher import FramePublisher, now_ms
 from producers.sample import SCENES, scene_image
 from schemas import codec_for
@@ -44,13 +43,7 @@ class PipelineRun:
 
 def _frames(count: int = 24) -> list[bytes]:
     """Webcam-like JPEGs of the real photos (one face, no face, two faces), each slightly different."""
-    rng = np.random.default_rng(3)
-    scenes = [scene_image(name) for name in SCENES]
-    out = []
-    for i in range(count):
-        noise = rng.normal(0, 3, scenes[0].shape)
-        out.append(encode_jpeg(np.clip(scenes[i % len(scenes)] + noise, 0, 255).astype(np.uint8), 85))
-    return out
+    return noisy_jpegs([scene_image(name) for name in SCENES], count, seed=3)
 
 
 class _WorkerMeter:

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from bench.report import percentiles, print_table, write_json
-from producers.images import encode_jpeg, fit
+from producers.images import fit
+from producers.photos import noisy_jpegs, ultralytics_asset
 from producers.sample import SCENES, scene_image
 from streams.config import VisionSettings, load_settings
 from streams.vision import BehaviourAnalyser, VisionPipeline
@@ -34,18 +35,9 @@ _STAGES = ("decode", "faces", "landmarks", "objects", "behaviour", "total")
 
 def _frames(count: int) -> list[bytes]:
     """Webcam-like 640x480 JPEGs: the astronaut, two faces, nobody, and Ultralytics' bus and Zidane."""
-    import cv2
-    import ultralytics
-
-    assets = Path(ultralytics.__file__).parent / "assets"
     images = [scene_image(name) for name in SCENES]
-    images += [fit(cv2.imread(str(assets / name)), 640, 480) for name in ("bus.jpg", "zidane.jpg")]
-    rng = np.random.default_rng(11)
-    out = []
-    for index in range(count):
-        noisy = images[index % len(images)].astype(np.float32) + rng.normal(0, 3, images[0].shape)
-        out.append(encode_jpeg(np.clip(noisy, 0, 255).astype(np.uint8), 85))
-    return out
+    images += [fit(ultralytics_asset(name), 640, 480) for name in ("bus.jpg", "zidane.jpg")]
+    return noisy_jpegs(images, count, seed=11)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from producers.images import encode_jpeg, fit
+from producers.photos import astronaut, grace_hopper
 
 __all__ = ["SCENES", "TIMELINE", "build_sample_session", "scene_image"]
 
@@ -39,14 +40,7 @@ class _Photos:
 
 
 def _photos() -> _Photos:
-    import matplotlib
-    from skimage import data
-
-    hopper_path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    hopper = cv2.imread(str(hopper_path), cv2.IMREAD_COLOR)
-    if hopper is None:
-        raise FileNotFoundError(hopper_path)
-    return _Photos(astronaut=cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), hopper=hopper)
+    return _Photos(astronaut=astronaut(), hopper=grace_hopper())
 
 
 def scene_image(scene: str, photos: _Photos | None = None) -> np.ndarray:

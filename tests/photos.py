@@ -6,10 +6,11 @@ import os
 from functools import cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from producers.images import encode_jpeg
+from producers.photos import ultralytics_asset as asset
+from producers.photos import zidane_face
 from producers.sample import scene_image
 
 __all__ = ["SHARED_WEIGHTS", "asset", "frame_record", "scene_jpeg", "zidane_face"]
@@ -28,20 +29,6 @@ def _scene(scene: str) -> np.ndarray:
 
 def scene_jpeg(scene: str) -> bytes:
     return encode_jpeg(_scene(scene), 90)
-
-
-def asset(name: str) -> np.ndarray:
-    """``bus.jpg`` or ``zidane.jpg`` from the ultralytics package."""
-    import ultralytics
-
-    image = cv2.imread(str(Path(ultralytics.__file__).parent / "assets" / name), cv2.IMREAD_COLOR)
-    assert image is not None, name
-    return image
-
-
-def zidane_face() -> np.ndarray:
-    """Zidane's face, turned to the image's right, cropped large enough for the face mesh."""
-    return np.ascontiguousarray(asset("zidane.jpg")[80:500, 820:1180])
 
 
 def frame_record(session_id: str, sequence: int, captured_at_ms: int, scene: str, image: bytes | None = None) -> dict:
