@@ -80,7 +80,9 @@ async def broker_run_id(bootstrap_servers: str, timeout_s: float = 10.0) -> str:
             await producer.send_and_wait(RUN_TOPIC, uuid.uuid4().hex.encode())
         finally:
             await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, fetch_max_wait_ms=50)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=None, fetch_max_wait_ms=EMBEDDED_FETCH_MAX_WAIT_MS
+    )
     await consumer.start()
     try:
         partition = TopicPartition(RUN_TOPIC, 0)
