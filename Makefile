@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Both set everything up first.
-.PHONY: setup demo test lint unit integration
+.PHONY: setup demo test lint typecheck unit integration readme
 
 # Real COCO weights for object detection, from ../shared/models beside the checkout (never copied into
 # the repo). Without them the worker runs with object detection off, and says so.
@@ -13,15 +13,22 @@ setup:
 demo: setup
 	.venv/bin/integrity demo
 
-test: setup lint
+test: setup lint typecheck
 	.venv/bin/python -m pytest -ra
 
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
+typecheck: setup
+	.venv/bin/mypy
+
 unit: setup
 	.venv/bin/python -m pytest -ra tests/unit
 
 integration: setup
 	.venv/bin/python -m pytest -ra tests/integration
+
+# The README's configuration table, from the declarations in streams/settings.py.
+readme: setup
+	.venv/bin/python scripts/readme_settings.py

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from bench.report import print_table, write_json
+from bench.output import print_table, write_json
 from producers.images import encode_jpeg, fit
-from producers.photos import grace_hopper, ultralytics_asset, zidane_face
-from producers.sample import scene_image
-from streams.config import VisionSettings, load_settings
+from samples.photos import grace_hopper, ultralytics_asset, zidane_face
+from samples.scenes import scene_image
+from schemas.records import Observation, new_frame
+from streams.cli.render import format_objects
+from streams.settings import VisionSettings, load_settings
 from streams.vision import VisionPipeline
 
 __all__ = ["main"]
@@ -36,27 +39,14 @@ def _photos() -> dict[str, np.ndarray]:
     }
 
 
-def _observe(pipeline: VisionPipeline, image: np.ndarray) -> dict[str, Any]:
-    frame = {
-        "session_id": "a",
-        "candidate_id": "",
-        "sequence": 0,
-        "captured_at_ms": 0,
-        "image": encode_jpeg(image, 92),
-        "encoding": "JPEG",
-    }
+def _observe(pipeline: VisionPipeline, image: np.ndarray) -> Observation:
     with contextlib.redirect_stdout(io.StringIO()):
-        return pipeline.observe(frame)
+        return pipeline.observe(new_frame("a", 0, encode_jpeg(image, 92), captured_at_ms=0))
 
 
-def _row(name: str, truth: str, obs: dict[str, Any]) -> list[Any]:
-    pose = obs["head_pose"] or {}
-    gaze = obs["gaze"] or {}
-    objects = (
-        "n/a"
-        if obs["objects"] is None
-        else ", ".join(f"{o['label']} {o['confidence']:.2f}" for o in obs["objects"]) or "none"
-    )
+def _row(name: str, truth: str, obs: Observation) -> list[Any]:
+    pose: Mapping[str, Any] = obs["head_pose"] or {}
+    gaze: Mapping[str, Any] = obs["gaze"] or {}
     return [
         name,
         truth,
@@ -67,7 +57,7 @@ def _row(name: str, truth: str, obs: dict[str, Any]) -> list[Any]:
         pose.get("pitch", "-"),
         pose.get("roll", "-"),
         gaze.get("direction", "-"),
-        objects,
+        format_objects(obs["objects"], obs["objects_status"]).removeprefix("objects "),
     ]
 
 
@@ -105,7 +95,9 @@ def main(out: Path) -> int:
 
     astronaut = photos["astronaut"]
     h, w = astronaut.shape[:2]
-    upright = _observe(pipeline, astronaut)["head_pose"]["roll"]
+    upright_pose = _observe(pipeline, astronaut)["head_pose"]
+    assert upright_pose is not None, "no head pose on the upright astronaut"
+    upright = upright_pose["roll"]
     roll_errors = []
     for degrees in (-30, -20, -10, 10, 20, 30):
         rotated = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((w / 2, h / 3), degrees, 1.0), (w, h))

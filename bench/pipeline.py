@@ -16,18 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from aiokafka import AIOKafkaConsumer
 
-from bench.report import percentiles, print_table, write_json
-from producers.photos import noisy_jpegs
-from producers.publisher import FramePublisher, now_ms
-from producers.sample import SCENES, scene_image
-from schemas import codec_for
-from streams.admin import ensure_topics
-from streams.broker import EmbeddedBroker, free_port
-from streams.config import Settings, load_settings
-from streams.kafka_clients import consumer_options
-from streams.worker_process import WorkerProcess
+from bench.output import percentiles, print_table, write_json
+from samples.scenes import SCENES, noisy_jpegs, scene_image
+from schemas.records import new_frame
+from streams.kafka.clients import session_publisher
+from streams.kafka.local_stack import LocalStack
+from streams.kafka.reader import TopicReader, collect
+from streams.settings import Settings
 
 __all__ = ["PipelineRun", "main", "run_pipeline"]
 
@@ -62,8 +58,7 @@ class _WorkerMeter:
 
 
 async def _produce(settings: Settings, run: PipelineRun, frames: list[bytes], sent: list[int]) -> None:
-    codec = codec_for("Frame")
-    async with FramePublisher(settings) as publisher:
+    async with session_publisher(settings) as publisher:
 
         async def candidate(index: int) -> None:
             session_id = f"bench-{index:04d}"
@@ -76,18 +71,10 @@ async def _produce(settings: Settings, run: PipelineRun, frames: list[bytes], se
                     delay = start + sequence * interval - time.monotonic()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                record = {
-                    "session_id": session_id,
-                    "candidate_id": f"cand-{index}",
-                    "sequence": sequence,
-                    "captured_at_ms": now_ms(),
-                    "image": frames[sequence % len(frames)],
-                    "encoding": "JPEG",
-                    "width": 640,
-                    "height": 480,
-                    "source": "bench",
-                }
-                await publisher.send_raw(settings.topics.frames, session_id, codec.encode(record))
+                image = frames[sequence % len(frames)]
+                await publisher.send_frame(
+                    new_frame(session_id, sequence, image, candidate_id=f"cand-{index}", source="bench")
+                )
                 sequence += 1
                 sent[0] += 1
 
@@ -95,35 +82,28 @@ async def _produce(settings: Settings, run: PipelineRun, frames: list[bytes], se
 
 
 async def _measure(settings: Settings, run: PipelineRun, meter: _WorkerMeter) -> dict[str, Any]:
-    codec = codec_for("Result")
-    consumer = AIOKafkaConsumer(
-        settings.topics.results, group_id=None, auto_offset_reset="earliest", **consumer_options(settings)
-    )
-    await consumer.start()
     sent = [0]
     latencies: list[float] = []
     first_result = last_result = None
     started = time.monotonic()
-    producing = asyncio.create_task(_produce(settings, run, _frames(), sent))
-    try:
-        while True:
-            batches = await consumer.getmany(timeout_ms=500)
-            meter.sample()
-            for messages in batches.values():
-                for message in messages:
-                    result = codec.decode(message.value)
+    async with TopicReader(settings, settings.topics.results, "Result") as results:
+        producing = asyncio.create_task(_produce(settings, run, _frames(), sent))
+        try:
+            while True:
+                arrived = await results.poll(0.5)
+                meter.sample()
+                for result in arrived:
                     latencies.append(result["timestamp_ms"] - result["captured_at_ms"])
                     last_result = time.monotonic()
                     first_result = first_result or last_result
-            if producing.done():
-                producing.result()
-                if len(latencies) >= sent[0] or time.monotonic() - started > run.seconds + run.drain_s:
-                    break
-            if sys.stderr.isatty():
-                print(f"\rsent {sent[0]}, results {len(latencies)}", end="", file=sys.stderr, flush=True)
-    finally:
-        producing.cancel()
-        await consumer.stop()
+                if producing.done():
+                    producing.result()
+                    if len(latencies) >= sent[0] or time.monotonic() - started > run.seconds + run.drain_s:
+                        break
+                if sys.stderr.isatty():
+                    print(f"\rsent {sent[0]}, results {len(latencies)}", end="", file=sys.stderr, flush=True)
+        finally:
+            producing.cancel()
     wall = time.monotonic() - started
     window = (last_result - first_result) if first_result and last_result and last_result > first_result else wall
     return {
@@ -138,48 +118,21 @@ async def _measure(settings: Settings, run: PipelineRun, meter: _WorkerMeter) ->
     }
 
 
-async def _dead_letters(settings: Settings) -> int:
-    consumer = AIOKafkaConsumer(
-        settings.topics.dead_letter, group_id=None, auto_offset_reset="earliest", **consumer_options(settings)
-    )
-    await consumer.start()
-    try:
-        batches = await consumer.getmany(timeout_ms=1000)
-        return sum(len(messages) for messages in batches.values())
-    finally:
-        await consumer.stop()
-
-
 def run_pipeline(run: PipelineRun) -> dict[str, Any]:
     """One run on a fresh embedded broker and a fresh worker; returns the figures."""
     workdir = Path(tempfile.mkdtemp(prefix="integrity-bench-"))
-    broker = EmbeddedBroker("127.0.0.1", free_port(), log_path=workdir / "broker.log")
-    worker = WorkerProcess(
-        WorkerProcess.child_env(
-            f"127.0.0.1:{broker.port}", INTEGRITY_EMBEDDED_BROKER="1", INTEGRITY_LOG_LEVEL="warning"
-        ),
-        web_port=free_port(),
-        data_dir=workdir / "worker",
-        log_path=workdir / "worker.log",
-    )
+    stack = LocalStack(workdir, worker_env={"INTEGRITY_LOG_LEVEL": "warning"})
     try:
-        broker.start()
-        settings = load_settings(
-            {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "INTEGRITY_EMBEDDED_BROKER": "1"}
-        )
-        asyncio.run(ensure_topics(settings))
-        worker.start()
-        worker.wait_ready()
-        assert worker.process is not None
-        figures = asyncio.run(_measure(settings, run, _WorkerMeter(worker.process.pid)))
-        figures["dead_letters"] = asyncio.run(_dead_letters(settings))
+        stack.start()
+        assert stack.worker.process is not None
+        figures = asyncio.run(_measure(stack.settings, run, _WorkerMeter(stack.worker.process.pid)))
+        letters = asyncio.run(collect(stack.settings, stack.settings.topics.dead_letter, "DeadLetter", timeout_s=1))
+        figures["dead_letters"] = len(letters)
     except BaseException:
-        worker.stop()
-        broker.stop()
+        stack.stop()
         print(f"bench failed; broker and worker logs kept in {workdir}", file=sys.stderr)
         raise
-    worker.stop()
-    broker.stop()
+    stack.stop()
     shutil.rmtree(workdir, ignore_errors=True)
     return {"run": asdict(run), **figures}
 

@@ -17,26 +17,25 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
-from bench.report import print_table, write_json
+from bench.output import print_table, write_json
 from schemas import codec_for
-from streams.admin import ensure_topics
-from streams.broker import EmbeddedBroker, free_port
-from streams.config import load_settings
-from streams.kafka_clients import consumer_options, producer_options
+from schemas.records import Event, Observation
+from streams.kafka.clients import producer_options
+from streams.kafka.local_stack import LocalStack
+from streams.kafka.reader import TopicReader
 from streams.risk import RiskEngine, SessionState
-from streams.worker_process import WorkerProcess
+from streams.settings import Settings
 
 __all__ = ["main"]
 
 _KINDS = ("face_absent", "looking_away", "multiple_faces", None)
 
 
-def _observations(count: int, sessions: int) -> list[dict[str, Any]]:
-    out = []
+def _observations(count: int, sessions: int) -> list[Observation]:
+    out: list[Observation] = []
     for i in range(count):
         session, sequence = f"risk-{i % sessions:04d}", i // sessions
         kind = _KINDS[(sequence // 20) % len(_KINDS)]
@@ -67,7 +66,7 @@ def _observations(count: int, sessions: int) -> list[dict[str, Any]]:
     return out
 
 
-def _end_of_previous(session: str, sequence: int, captured: int) -> list[dict[str, Any]]:
+def _end_of_previous(session: str, sequence: int, captured: int) -> list[Event]:
     """At a block boundary, the end event of the behaviour that held in the previous block."""
     if sequence == 0 or sequence % 20:
         return []
@@ -89,15 +88,16 @@ def _end_of_previous(session: str, sequence: int, captured: int) -> list[dict[st
     ]
 
 
-def _core(observations: list[dict[str, Any]]) -> float:
-    engine, states = RiskEngine(), {}
+def _core(observations: list[Observation]) -> float:
+    engine = RiskEngine()
+    states: dict[str, SessionState] = {}
     started = time.perf_counter()
     for obs in observations:
         states[obs["session_id"]], _ = engine.apply(states.get(obs["session_id"]), obs)
     return len(observations) / (time.perf_counter() - started)
 
 
-def _rocksdb(observations: list[dict[str, Any]], folder: Path) -> float:
+def _rocksdb(observations: list[Observation], folder: Path) -> float:
     from rocksdict import Rdict
 
     db = Rdict(str(folder / "sessions"))
@@ -115,63 +115,38 @@ def _rocksdb(observations: list[dict[str, Any]], folder: Path) -> float:
         db.close()
 
 
-async def _agent_rate(settings, observations: list[dict[str, Any]]) -> tuple[float, int]:
-    codec, results = codec_for("Observation"), codec_for("Result")
-    consumer = AIOKafkaConsumer(
-        settings.topics.results, group_id=None, auto_offset_reset="earliest", **consumer_options(settings)
-    )
-    await consumer.start()
+async def _agent_rate(settings: Settings, observations: list[Observation]) -> tuple[float, int]:
+    codec = codec_for("Observation")
     producer = AIOKafkaProducer(**{**producer_options(settings), "acks": 1})
-    await producer.start()
-    try:
-        payloads = [(obs["session_id"].encode(), codec.encode(obs)) for obs in observations]
-        for start in range(0, len(payloads), 500):
-            sends = [
-                await producer.send(settings.topics.events, value=v, key=k) for k, v in payloads[start : start + 500]
-            ]
-            await asyncio.gather(*sends)
+    async with TopicReader(settings, settings.topics.results, "Result") as results:
+        await producer.start()
+        try:
+            payloads = [(obs["session_id"].encode(), codec.encode(obs)) for obs in observations]
+            for start in range(0, len(payloads), 500):
+                sends = [
+                    await producer.send(settings.topics.events, value=v, key=k)
+                    for k, v in payloads[start : start + 500]
+                ]
+                await asyncio.gather(*sends)
+        finally:
+            await producer.stop()
         print(f"published {len(payloads)} observations; waiting for the results", file=sys.stderr, flush=True)
         received, first, last = 0, None, None
         deadline = time.monotonic() + 300
         while received < len(payloads) and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=1000)
-            for messages in batches.values():
-                for message in messages:
-                    result = results.decode(message.value)
-                    now = result["timestamp_ms"] / 1000.0
-                    first = now if first is None else min(first, now)
-                    last = now if last is None else max(last, now)
-                    received += 1
-        rate = received / (last - first) if first is not None and last and last > first else 0.0
-        return rate, received
-    finally:
-        await producer.stop()
-        await consumer.stop()
+            for result in await results.poll(1.0):
+                now = result["timestamp_ms"] / 1000.0
+                first = now if first is None else min(first, now)
+                last = now if last is None else max(last, now)
+                received += 1
+    rate = received / (last - first) if first is not None and last and last > first else 0.0
+    return rate, received
 
 
-def _agent(observations: list[dict[str, Any]], folder: Path) -> tuple[float, int]:
-    broker = EmbeddedBroker("127.0.0.1", free_port(), log_path=folder / "broker.log")
-    broker.start()
-    settings = load_settings({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "INTEGRITY_EMBEDDED_BROKER": "1"})
-    worker = WorkerProcess(
-        WorkerProcess.child_env(
-            broker.bootstrap_servers,
-            INTEGRITY_EMBEDDED_BROKER="1",
-            INTEGRITY_YOLO_WEIGHTS="",
-            INTEGRITY_LOG_LEVEL="warn",
-        ),
-        web_port=free_port(),
-        data_dir=folder / "worker",
-        log_path=folder / "worker.log",
-    )
-    try:
-        asyncio.run(ensure_topics(settings))
-        worker.start()
-        worker.wait_ready()
-        return asyncio.run(_agent_rate(settings, observations))
-    finally:
-        worker.stop()
-        broker.stop()
+def _agent(observations: list[Observation], folder: Path) -> tuple[float, int]:
+    worker_env = {"INTEGRITY_YOLO_WEIGHTS": "", "INTEGRITY_LOG_LEVEL": "warn"}
+    with LocalStack(folder, worker_env=worker_env) as stack:
+        return asyncio.run(_agent_rate(stack.settings, observations))
 
 
 def main(count: int, sessions: int, out: Path) -> int:

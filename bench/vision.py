@@ -21,12 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from bench.report import percentiles, print_table, write_json
+from bench.output import percentiles, print_table, write_json
 from producers.images import fit
-from producers.photos import noisy_jpegs, ultralytics_asset
-from producers.sample import SCENES, scene_image
-from streams.config import VisionSettings, load_settings
+from samples.photos import ultralytics_asset
+from samples.scenes import SCENES, noisy_jpegs, scene_image
+from schemas.records import new_frame
+from streams.settings import VisionSettings, load_settings
 from streams.vision import BehaviourAnalyser, VisionPipeline
+from streams.vision.objects import import_ultralytics
 
 __all__ = ["main"]
 
@@ -52,9 +54,8 @@ def _backends(shared_weights: str, workdir: Path) -> dict[str, str]:
     if shared_weights and Path(shared_weights).exists():
         backends["litert-int8 (real COCO weights)"] = shared_weights
     backends["pytorch (yolov8n arch)"] = "yolov8n.yaml"
+    YOLO = import_ultralytics().YOLO
     with _quiet(), contextlib.chdir(workdir):
-        from ultralytics import YOLO
-
         exported = YOLO("yolov8n.yaml", task="detect").export(format="torchscript", imgsz=640, verbose=False)
     backends["torchscript (yolov8n arch)"] = str(Path(workdir) / exported)
     try:
@@ -76,16 +77,8 @@ def _run(settings: VisionSettings, frames: list[bytes], warmup: int = 5) -> dict
     state = None
     timings: dict[str, list[float]] = {stage: [] for stage in _STAGES}
     for sequence, image in enumerate(frames):
-        frame = {
-            "session_id": "bench",
-            "candidate_id": "",
-            "sequence": sequence,
-            "captured_at_ms": sequence * 200,
-            "image": image,
-            "encoding": "JPEG",
-        }
         with _quiet():
-            observation = pipeline.observe(frame)
+            observation = pipeline.observe(new_frame("bench", sequence, image, captured_at_ms=sequence * 200))
         state = analyser.annotate(state, observation)
         if sequence < warmup:
             continue

@@ -8,19 +8,28 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["IMAGE_SUFFIXES", "count_images", "encode_jpeg", "fit", "iter_images"]
+__all__ = ["IMAGE_SUFFIXES", "count_images", "encode_jpeg", "fit", "image_files", "iter_images", "read_image"]
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
-def _folder_images(path: Path) -> list[Path]:
-    return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+def image_files(folder: Path) -> list[Path]:
+    """The images of a folder, sorted by file name: a recorded session's frames in order."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One image file as a BGR array."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path} is not a readable image")
+    return image
 
 
 def count_images(path: Path) -> int | None:
     """How many frames ``iter_images`` will yield, when the container says (None if unknown)."""
     if path.is_dir():
-        return len(_folder_images(path))
+        return len(image_files(path))
     capture = cv2.VideoCapture(str(path))
     try:
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -32,11 +41,8 @@ def count_images(path: Path) -> int | None:
 def iter_images(path: Path) -> Iterator[np.ndarray]:
     """BGR images of a folder (sorted by file name) or of a video file, in order."""
     if path.is_dir():
-        for file in _folder_images(path):
-            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
-            if image is None:
-                raise ValueError(f"{file} is not a readable image")
-            yield image
+        for file in image_files(path):
+            yield read_image(file)
         return
     if not path.is_file():
         raise FileNotFoundError(f"{path} is neither an image folder nor a video file")
@@ -58,7 +64,10 @@ def fit(image: np.ndarray, width: int, height: int, fill: int = 32) -> np.ndarra
     if image.shape[1] == width and image.shape[0] == height:
         return image
     scale = min(width / image.shape[1], height / image.shape[0])
-    resized = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), cv2.INTER_AREA)
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    # Bilinear, as every figure in docs/ACCURACY.md was measured with (INTER_AREA was once meant here,
+    # but passed where OpenCV takes the output array, so it never applied).
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
     canvas = np.full((height, width, 3), fill, dtype=np.uint8)
     y = (height - resized.shape[0]) // 2
     x = (width - resized.shape[1]) // 2

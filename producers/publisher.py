@@ -1,64 +1,47 @@
-"""Publishing Frame and SessionControl records to their topics, keyed by session id."""
+"""Publishing a session's Frame and SessionControl records, keyed by session id, with aiokafka.
+
+Independent of the stream processor: a platform can publish with it given only producer options and
+topic names (``streams.kafka.clients.session_publisher`` builds one from the settings).
+"""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from schemas import codec_for
-from streams.config import Settings
-from streams.kafka_clients import producer_options
+from schemas.records import Frame, SessionControl
 
-__all__ = ["FramePublisher", "now_ms"]
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+__all__ = ["SessionPublisher"]
 
 
-class FramePublisher:
-    """An aiokafka producer for one or more sessions; an async context manager."""
+class SessionPublisher:
+    """Frames and session start/end records of one or more sessions; an async context manager."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._producer = AIOKafkaProducer(**producer_options(settings))
+    def __init__(self, producer_options: Mapping[str, Any], frames_topic: str, control_topic: str) -> None:
+        self.frames_topic = frames_topic
+        self.control_topic = control_topic
+        self._producer = AIOKafkaProducer(**producer_options)
         self._frame = codec_for("Frame")
         self._control = codec_for("SessionControl")
 
-    async def __aenter__(self) -> FramePublisher:
+    async def __aenter__(self) -> SessionPublisher:
         await self._producer.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self._producer.stop()
 
-    async def send_frame(self, frame: dict[str, Any]) -> None:
-        """Send one ``integrity.Frame`` and wait for the broker's acknowledgement."""
-        await self.send_raw(self.settings.topics.frames, frame["session_id"], self._frame.encode(frame))
+    async def send_frame(self, frame: Frame) -> None:
+        """Send one Frame and wait for the broker's acknowledgement."""
+        await self.send_raw(self.frames_topic, frame["session_id"], self._frame.encode(frame))
 
-    async def send_raw(self, topic: str, session_id: str, value: bytes) -> None:
+    async def send_control(self, record: SessionControl) -> None:
+        """Send a session's start (with its policy) or end (with the sequence of its last frame)."""
+        await self.send_raw(self.control_topic, record["session_id"], self._control.encode(record))
+
+    async def send_raw(self, topic: str, session_id: str, value: bytes | None) -> None:
+        """Send bytes as they are, keyed by the session id (tests send garbage this way)."""
         await self._producer.send_and_wait(topic, value=value, key=session_id.encode())
-
-    async def send_control(
-        self,
-        session_id: str,
-        action: str,
-        candidate_id: str,
-        *,
-        policy: str = "default",
-        metadata: dict[str, str] | None = None,
-        last_sequence: int | None = None,
-    ) -> None:
-        """Session start (with its policy) or end (with the sequence of its last frame)."""
-        record = {
-            "session_id": session_id,
-            "action": action,
-            "candidate_id": candidate_id,
-            "policy": policy,
-            "at_ms": now_ms(),
-            "metadata": metadata or {},
-            "last_sequence": last_sequence,
-        }
-        await self.send_raw(self.settings.topics.control, session_id, self._control.encode(record))

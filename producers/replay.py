@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from producers.images import count_images, encode_jpeg, fit, iter_images
-from producers.publisher import FramePublisher, now_ms
-from streams.config import Settings
+from producers.publisher import SessionPublisher
+from schemas.records import new_frame, new_session_control
 
 __all__ = ["ReplayOptions", "replay"]
 
@@ -32,22 +32,8 @@ class ReplayOptions:
     policy: str = "default"
 
 
-def _frame_record(options: ReplayOptions, sequence: int, jpeg: bytes) -> dict:
-    return {
-        "session_id": options.session_id,
-        "candidate_id": options.candidate_id,
-        "sequence": sequence,
-        "captured_at_ms": now_ms(),
-        "image": jpeg,
-        "encoding": "JPEG",
-        "width": options.width,
-        "height": options.height,
-        "source": "replay",
-    }
-
-
 async def replay(
-    settings: Settings,
+    publisher: SessionPublisher,
     path: Path,
     options: ReplayOptions,
     on_progress: Callable[[int, int | None], None] | None = None,
@@ -56,23 +42,24 @@ async def replay(
     per_loop = count_images(path)
     total = per_loop * options.loops if per_loop is not None else None
     interval = 1.0 / options.fps if options.fps > 0 else 0.0
+    session, candidate = options.session_id, options.candidate_id
     sent = 0
-    async with FramePublisher(settings) as publisher:
-        if options.control:
-            await publisher.send_control(options.session_id, "start", options.candidate_id, policy=options.policy)
-        started = time.monotonic()
-        for _ in range(options.loops):
-            for image in iter_images(path):
-                if interval:
-                    # Pace against the start, not the previous frame, so slow sends do not add up.
-                    delay = started + sent * interval - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                jpeg = encode_jpeg(fit(image, options.width, options.height), options.jpeg_quality)
-                await publisher.send_frame(_frame_record(options, sent, jpeg))
-                sent += 1
-                if on_progress is not None:
-                    on_progress(sent, total)
-        if options.control:
-            await publisher.send_control(options.session_id, "end", options.candidate_id, last_sequence=sent - 1)
+    if options.control:
+        await publisher.send_control(new_session_control(session, "start", candidate, policy=options.policy))
+    started = time.monotonic()
+    for _ in range(options.loops):
+        for image in iter_images(path):
+            if interval:
+                # Pace against the start, not the previous frame, so slow sends do not add up.
+                delay = started + sent * interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            jpeg = encode_jpeg(fit(image, options.width, options.height), options.jpeg_quality)
+            frame = new_frame(session, sent, jpeg, candidate_id=candidate, width=options.width, height=options.height)
+            await publisher.send_frame(frame)
+            sent += 1
+            if on_progress is not None:
+                on_progress(sent, total)
+    if options.control:
+        await publisher.send_control(new_session_control(session, "end", candidate, last_sequence=sent - 1))
     return sent

@@ -9,6 +9,7 @@ Java's ``BinaryMessageDecoder`` reads the same bytes.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,14 +39,15 @@ class AvroRecordCodec:
         self.fingerprint = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
         self._header = _MARKER + self.fingerprint
 
-    def encode(self, record: dict[str, Any]) -> bytes:
+    def encode(self, record: Mapping[str, Any]) -> bytes:
         out = io.BytesIO()
         out.write(self._header)
         # validate: a producer bug must fail at the producer, not as a dead letter downstream.
         fastavro.schemaless_writer(out, self.schema, record, strict_allow_default=True)
         return out.getvalue()
 
-    def decode(self, data: bytes) -> dict[str, Any]:
+    def decode(self, data: bytes) -> Any:
+        """The record as a dict (typed in ``schemas.records``), or ``RecordDecodeError`` saying why."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise RecordDecodeError(f"expected bytes, got {type(data).__name__}")
         data = bytes(data)

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import faust
 
-from streams.config import load_settings
-from streams.embedded_broker_fixes import shorten_fetch_wait
+from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
+from streams.settings import load_settings
 
 settings = load_settings()
-if settings.broker.embedded:
-    shorten_fetch_wait()
+fixup = EmbeddedBrokerFixup(settings.broker)
+fixup.patch_faust()
 # Faust creates the data folder without its parents: a fresh checkout has no .integrity/ yet.
 settings.data_dir.mkdir(parents=True, exist_ok=True)
-
-_embedded_workarounds = (
-    # tansu answers ListOffsets with the last batch's first offset + 1: with one record per batch that
-    # is the true end, and restarts stop failing with ConsistencyError (shared/FAUST_NOTES.md).
-    {"producer_max_batch_size": 1} if settings.broker.embedded else {}
-)
 
 app = faust.App(
     settings.app_id,
@@ -25,7 +19,7 @@ app = faust.App(
     store="rocksdb://",
     datadir=str(settings.data_dir),
     origin="streams.app",
-    autodiscover=["streams.agents", "streams.views"],
+    autodiscover=["streams.agents", "streams.web"],
     topic_partitions=settings.topics.partitions,
     topic_replication_factor=settings.topics.replication_factor,
     # Frames published before the worker joins are still frames of a live interview.
@@ -40,5 +34,5 @@ app = faust.App(
     broker_commit_interval=1.0,
     # Slow inference must not hold a rebalance hostage; state updates are idempotent per frame sequence.
     stream_wait_empty=False,
-    **_embedded_workarounds,
+    **fixup.app_options(),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.app import app, settings
-from streams.codec import AvroCodec
+from streams.serializers import AvroCodec
 
 __all__ = [
     "behaviour",

@@ -1,1 +1,7 @@
-"""Faust agents: each adapts Kafka records to the core (streams.vision, streams.risk) and back."""
+"""Faust agents: each adapts Kafka records to the core (streams.vision, streams.risk) and back.
+
+detection.py  frames -> vision -> observations (``analyse_frames``)
+risk.py       observations -> sessions table -> results (``assess_observations``); session control ->
+              final results and reports (``control_sessions``); the idle-expiry timer
+processing.py what happens to a record an agent cannot process: one policy, a dead letter
+"""

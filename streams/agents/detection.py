@@ -6,9 +6,11 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from faust.types import EventT, StreamT
+
+from schemas.records import Frame
+from streams.agents.processing import Refused, Stage, process
 from streams.app import app, settings
-from streams.codec import Undecodable
-from streams.dead_letters import send_dead_letter
 from streams.topics import behaviour, events_topic, frames_topic
 from streams.vision import BehaviourAnalyser, ImageDecodeError, VisionPipeline
 
@@ -21,6 +23,8 @@ analyser = BehaviourAnalyser(settings.behaviour)
 _vision_pool = ThreadPoolExecutor(max_workers=settings.vision.vision_threads, thread_name_prefix="vision")
 vision_ready = asyncio.Event()
 
+STAGE = Stage("detection", record="Frame", errors="vision", refusals={ImageDecodeError: "bad image"})
+
 
 @app.task
 async def warm_up_vision() -> None:
@@ -31,28 +35,17 @@ async def warm_up_vision() -> None:
     log.info("vision warmed up, object detection %s: worker ready", objects)
 
 
+async def analyse(event: EventT, frame: Frame) -> None:
+    session_id = frame["session_id"]
+    if event.key != session_id.encode():
+        # Per-session state lives on the partition of the session id: a frame keyed otherwise
+        # would be analysed against another partition's state.
+        raise Refused(f"frame key {event.key!r} is not its session id")
+    observation = await asyncio.get_running_loop().run_in_executor(_vision_pool, pipeline.observe, frame)
+    behaviour[session_id] = analyser.annotate(behaviour.get(session_id), observation)
+    await events_topic.send(key=session_id.encode(), value=observation)
+
+
 @app.agent(frames_topic)
-async def detect(stream):
-    loop = asyncio.get_running_loop()
-    async for event in stream.events():
-        frame = event.value
-        if isinstance(frame, Undecodable):
-            await send_dead_letter(event, "detection", f"bad Frame record: {frame.reason}")
-            continue
-        session_id = frame["session_id"]
-        if event.key != session_id.encode():
-            # Per-session state lives on the partition of the session id: a frame keyed otherwise
-            # would be analysed against another partition's state.
-            await send_dead_letter(event, "detection", f"frame key {event.key!r} is not its session id")
-            continue
-        try:
-            observation = await loop.run_in_executor(_vision_pool, pipeline.observe, frame)
-            behaviour[session_id] = analyser.annotate(behaviour.get(session_id), observation)
-        except ImageDecodeError as exc:
-            await send_dead_letter(event, "detection", f"bad image: {exc}")
-            continue
-        except Exception as exc:  # a bug must cost one frame, not the partition
-            log.exception("vision failed on %s #%s", session_id, frame["sequence"])
-            await send_dead_letter(event, "detection", f"vision error: {type(exc).__name__}: {exc}")
-            continue
-        await events_topic.send(key=session_id.encode(), value=observation)
+async def analyse_frames(stream: StreamT) -> None:
+    await process(stream, STAGE, analyse)

@@ -10,8 +10,8 @@ only ever extended, and per-frame figures (attention, observed time) move only o
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from schemas.records import Observation, Result, SessionControl
 from streams.risk.evidence import evidence_at, fold_closed, upsert_interval
 from streams.risk.policy import PolicyBook, RiskPolicy
 from streams.risk.score import risk_score
@@ -38,7 +38,7 @@ class RiskEngine:
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
-    def start(self, state: SessionState | None, record: dict[str, Any]) -> SessionState:
+    def start(self, state: SessionState | None, record: SessionControl) -> SessionState:
         """A SessionControl start: candidate, policy and metadata of the session."""
         state = state or SessionState(session_id=record["session_id"])
         state.candidate_id = record["candidate_id"] or state.candidate_id
@@ -48,7 +48,7 @@ class RiskEngine:
         return state
 
     def request_end(
-        self, state: SessionState | None, record: dict[str, Any], now_ms: int | None = None
+        self, state: SessionState | None, record: SessionControl, now_ms: int | None = None
     ) -> SessionState:
         """A SessionControl end: the session is over once its last frame is scored."""
         state = state or SessionState(session_id=record["session_id"], candidate_id=record["candidate_id"])
@@ -76,8 +76,8 @@ class RiskEngine:
     # -- scoring ------------------------------------------------------------------------------------
 
     def apply(
-        self, state: SessionState | None, observation: dict[str, Any], now_ms: int | None = None
-    ) -> tuple[SessionState, dict[str, Any]]:
+        self, state: SessionState | None, observation: Observation, now_ms: int | None = None
+    ) -> tuple[SessionState, Result]:
         """Score ``observation`` (an ``integrity.Observation``) into ``state``; returns (state, Result)."""
         started = time.perf_counter()
         if state is None:
@@ -103,7 +103,7 @@ class RiskEngine:
         return state, self.result(state, observation, risk_ms=risk_ms, now_ms=now_ms, evidence=evidence)
 
     @staticmethod
-    def _record_intervals(state: SessionState, observation: dict[str, Any]) -> None:
+    def _record_intervals(state: SessionState, observation: Observation) -> None:
         session_id, captured = state.session_id, observation["captured_at_ms"]
         for condition in observation["conditions"]:
             upsert_interval(
@@ -127,7 +127,7 @@ class RiskEngine:
             )
 
     @staticmethod
-    def _advance_frame(state: SessionState, observation: dict[str, Any], policy: RiskPolicy) -> None:
+    def _advance_frame(state: SessionState, observation: Observation, policy: RiskPolicy) -> None:
         """Per-frame figures, on new frame sequences only (redelivery and late frames leave them)."""
         captured = observation["captured_at_ms"]
         dt_s = 0.0
@@ -166,13 +166,13 @@ class RiskEngine:
     def result(
         self,
         state: SessionState,
-        observation: dict[str, Any] | None = None,
+        observation: Observation | None = None,
         *,
         risk_ms: float = 0.0,
         now_ms: int | None = None,
         final: bool = False,
         evidence: dict[str, float] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Result:
         """The session's Result: after ``observation``, or (``final``) its last word."""
         policy = self.policy_for(state)
         conditions = [c["type"] for c in observation["conditions"]] if observation else []

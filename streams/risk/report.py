@@ -4,8 +4,8 @@ and the strongest pieces of evidence with their timestamps."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from schemas.records import EndReason, FinalReport
 from streams.risk.engine import RiskEngine
 from streams.risk.evidence import counts, interval_value, observed_end
 from streams.risk.state import SessionState
@@ -13,7 +13,7 @@ from streams.risk.state import SessionState
 __all__ = ["final_report"]
 
 
-def final_report(engine: RiskEngine, state: SessionState, reason: str, now_ms: int | None = None) -> dict[str, Any]:
+def final_report(engine: RiskEngine, state: SessionState, reason: EndReason, now_ms: int | None = None) -> FinalReport:
     """An ``integrity.FinalReport`` for ``state``; ``reason`` is "ended" or "expired"."""
     policy = engine.policy_for(state)
     book = state.evidence

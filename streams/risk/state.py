@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.records import Event
+
 __all__ = ["SessionState", "new_evidence"]
 
 
@@ -41,7 +43,7 @@ class SessionState:
     score_seconds: float = 0.0
     observed_s: float = 0.0
     last_verdict: str = "inconclusive"
-    recent_events: list[dict[str, Any]] = field(default_factory=list)
+    recent_events: list[Event] = field(default_factory=list)
     started_at_ms: int | None = None
     # Wall-clock time of the last frame processed, for idle expiry.
     last_frame_wall_ms: int | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from schemas.records import Verdict as VerdictKind
 from streams.risk.policy import RiskPolicy
 
 __all__ = ["Verdict", "decide"]
@@ -12,7 +13,7 @@ __all__ = ["Verdict", "decide"]
 
 @dataclass(frozen=True)
 class Verdict:
-    verdict: str  # clear | review | flagged | inconclusive
+    verdict: VerdictKind
     confidence: float
     # (event type, share of the evidence), largest first, shares summing to 1.
     reasons: tuple[tuple[str, float], ...]
@@ -23,6 +24,7 @@ class Verdict:
 
 
 def decide(score: float, evidence: Mapping[str, float], policy: RiskPolicy, *, low_confidence: bool = False) -> Verdict:
+    verdict: VerdictKind
     if score >= policy.flagged_at:
         verdict = "flagged"
     elif low_confidence:

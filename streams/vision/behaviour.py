@@ -16,9 +16,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from streams.config import BehaviourSettings
+from schemas.records import Condition, Event, Observation
+from streams.settings import BehaviourSettings
 
-__all__ = ["BEHAVIOURS", "BehaviourAnalyser"]
+__all__ = ["BEHAVIOURS", "BehaviourAnalyser", "BehaviourState"]
+
+# What the behaviour table holds per session: tracks per behaviour, recent glances and mouth openings.
+BehaviourState = dict[str, Any]
 
 BEHAVIOURS = (
     "face_absent",
@@ -62,15 +66,15 @@ class BehaviourAnalyser:
         self.rules = _rules(self.settings)
 
     def update(
-        self, state: dict[str, Any] | None, observation: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+        self, state: BehaviourState | None, observation: Observation
+    ) -> tuple[BehaviourState, list[Condition], list[Event]]:
         """Advance ``state`` by one observation; returns (state, conditions holding, events raised)."""
         state = state or {"last_sequence": -1, "tracks": {}, "glances": [], "mouth": []}
         if observation["frame_sequence"] <= state["last_sequence"]:
             # Redelivery: the frame was analysed already; its events were raised then.
             return state, self._conditions(state), []
         now = observation["captured_at_ms"]
-        events: list[dict[str, Any]] = self._close_after_gap(state, observation, now)
+        events = self._close_after_gap(state, observation, now)
         signals = self._signals(state, observation, now)
         for kind in BEHAVIOURS:
             signal, confidence = signals.get(kind, (None, 0.0))
@@ -81,7 +85,7 @@ class BehaviourAnalyser:
         state["last_ms"] = now
         return state, self._conditions(state), events
 
-    def _close_after_gap(self, state: dict[str, Any], obs: dict[str, Any], now: int) -> list[dict[str, Any]]:
+    def _close_after_gap(self, state: BehaviourState, obs: Observation, now: int) -> list[Event]:
         last = state.get("last_ms")
         if last is None or now - last <= self.settings.max_frame_gap_s * 1000:
             return []
@@ -94,7 +98,7 @@ class BehaviourAnalyser:
         state["mouth"].clear()
         return events
 
-    def annotate(self, state: dict[str, Any] | None, observation: dict[str, Any]) -> dict[str, Any]:
+    def annotate(self, state: BehaviourState | None, observation: Observation) -> BehaviourState:
         """``update``, writing the conditions and events into ``observation``; returns the new state."""
         started = time.perf_counter()
         state, conditions, events = self.update(state, observation)
@@ -107,7 +111,7 @@ class BehaviourAnalyser:
 
     # -- per-frame signals -------------------------------------------------------------------------
 
-    def _signals(self, state: dict[str, Any], obs: dict[str, Any], now: int) -> dict[str, tuple[bool | None, float]]:
+    def _signals(self, state: BehaviourState, obs: Observation, now: int) -> dict[str, tuple[bool | None, float]]:
         faces = obs["faces"]
         readable = [face for face in faces if not face["too_small"]]
         signals: dict[str, tuple[bool | None, float]] = {}
@@ -139,7 +143,7 @@ class BehaviourAnalyser:
             signals["talking"] = (self._talking(state, gaze["mouth_open_ratio"], now), 1.0)
         return signals
 
-    def _reading(self, state: dict[str, Any], direction: str, now: int) -> bool:
+    def _reading(self, state: BehaviourState, direction: str, now: int) -> bool:
         """Repeated separate glances to the same side within the window (notes, a second screen)."""
         glances: list[list[Any]] = state["glances"]
         if direction != "center" and direction != state.get("last_direction", "center"):
@@ -150,7 +154,7 @@ class BehaviourAnalyser:
         per_side = Counter(side for _, side in glances)
         return max(per_side.values(), default=0) >= self.settings.reading_glances
 
-    def _talking(self, state: dict[str, Any], mouth_ratio: float, now: int) -> bool:
+    def _talking(self, state: BehaviourState, mouth_ratio: float, now: int) -> bool:
         """The mouth opening and closing repeatedly within the window: speech, not a yawn."""
         s = self.settings
         openings: list[int] = state["mouth"]
@@ -171,8 +175,8 @@ class BehaviourAnalyser:
         signal: bool | None,
         confidence: float,
         now: int,
-        obs: dict[str, Any],
-    ) -> dict[str, Any] | None:
+        obs: Observation,
+    ) -> Event | None:
         if signal is None:
             return None
         rule = self.rules[kind]
@@ -199,7 +203,7 @@ class BehaviourAnalyser:
         return None
 
     @staticmethod
-    def _event(kind: str, track: dict[str, Any], obs: dict[str, Any], ended_at: int | None) -> dict[str, Any]:
+    def _event(kind: str, track: dict[str, Any], obs: Observation, ended_at: int | None) -> Event:
         session_id = obs["session_id"]
         details = {"phase": "start" if ended_at is None else "end", "frames": str(track["frames"])}
         if ended_at is not None:
@@ -216,7 +220,7 @@ class BehaviourAnalyser:
         }
 
     @staticmethod
-    def _conditions(state: dict[str, Any]) -> list[dict[str, Any]]:
+    def _conditions(state: BehaviourState) -> list[Condition]:
         return [
             {
                 "type": kind,

@@ -7,15 +7,20 @@ Ultralytics model name that a connected machine downloads once. Without weights 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import threading
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
-__all__ = ["INTERESTING_LABELS", "DetectedObject", "ObjectDetector"]
+from schemas.records import DetectedObject
+
+__all__ = ["INTERESTING_LABELS", "ObjectDetector", "import_ultralytics"]
 
 log = logging.getLogger(__name__)
 
@@ -23,23 +28,23 @@ log = logging.getLogger(__name__)
 INTERESTING_LABELS = frozenset({"person", "cell phone", "book", "laptop"})
 
 
-@dataclass(frozen=True)
-class DetectedObject:
-    label: str
-    confidence: float
-    # Box relative to the frame (0..1).
-    x: float
-    y: float
-    width: float
-    height: float
+def import_ultralytics() -> ModuleType:
+    """Ultralytics, imported with its log bound to stderr. Import it through here, never directly.
+
+    Ultralytics binds its log handler to ``sys.stdout`` when first imported, and on a machine where it
+    never ran that import writes a settings file and says so: two lines in the middle of
+    ``integrity analyze --json``. Stdout carries only the product's output, so the handler is bound to
+    stderr instead."""
+    with contextlib.redirect_stdout(sys.stderr):
+        import ultralytics
+    return ultralytics
 
 
 @cache
 def _coco_table() -> dict[int, str]:
-    import ultralytics
     import yaml
 
-    path = Path(ultralytics.__file__).parent / "cfg" / "datasets" / "coco.yaml"
+    path = Path(import_ultralytics().__file__ or "").parent / "cfg" / "datasets" / "coco.yaml"
     return {int(k): v for k, v in yaml.safe_load(path.read_text())["names"].items()}
 
 
@@ -53,9 +58,9 @@ def _coco_names(names: dict[int, str]) -> dict[int, str]:
 
 def _inside(inner: DetectedObject, outer: DetectedObject) -> float:
     """Share of ``inner``'s area that lies inside ``outer``."""
-    w = min(inner.x + inner.width, outer.x + outer.width) - max(inner.x, outer.x)
-    h = min(inner.y + inner.height, outer.y + outer.height) - max(inner.y, outer.y)
-    area = inner.width * inner.height
+    w = min(inner["x"] + inner["width"], outer["x"] + outer["width"]) - max(inner["x"], outer["x"])
+    h = min(inner["y"] + inner["height"], outer["y"] + outer["height"]) - max(inner["y"], outer["y"])
+    area = inner["width"] * inner["height"]
     return max(w, 0.0) * max(h, 0.0) / area if area > 0 else 0.0
 
 
@@ -66,11 +71,11 @@ def _drop_spanning_people(found: list[DetectedObject]) -> list[DetectedObject]:
     spanning both), and NMS keeps it because it overlaps each of them too little. Counted, it would
     read as a third person. Lowering NMS IoU to remove it would also merge people who truly overlap.
     """
-    people = [obj for obj in found if obj.label == "person"]
+    people = [obj for obj in found if obj["label"] == "person"]
     spanning = {
         id(box)
         for box in people
-        if sum(1 for other in people if other.confidence > box.confidence and _inside(other, box) >= 0.6) >= 2
+        if sum(1 for other in people if other["confidence"] > box["confidence"] and _inside(other, box) >= 0.6) >= 2
     }
     return [obj for obj in found if id(obj) not in spanning]
 
@@ -102,20 +107,21 @@ class ObjectDetector:
     def available(self) -> bool:
         return self.unavailable_reason is None
 
-    def _model(self):  # -> ultralytics.YOLO
+    def _model(self) -> Any:  # ultralytics.YOLO
         model = getattr(self._local, "model", None)
         if model is None:
-            from ultralytics import YOLO  # heavy import (torch): only when objects are on
+            ultralytics = import_ultralytics()  # heavy (torch): only when objects are on
             from ultralytics.utils import LOGGER
 
-            # Ultralytics logs "Loading ... for LiteRT inference" to stdout, where JSON output goes.
+            # "Loading ... for LiteRT inference" on every load is noise in a worker's log.
             LOGGER.setLevel(logging.WARNING)
-            model = YOLO(self.weights, task="detect")
+            model = ultralytics.YOLO(self.weights, task="detect")
             self._local.model = model
         return model
 
     def detect(self, bgr: np.ndarray) -> list[DetectedObject]:
-        """Objects of ``INTERESTING_LABELS`` at or above ``min_confidence``, most confident first."""
+        """Objects of ``INTERESTING_LABELS`` at or above ``min_confidence``, most confident first, boxes
+        relative to the frame (0..1)."""
         if not self.available:
             raise RuntimeError(f"object detection unavailable: {self.unavailable_reason}")
         model = self._model()
@@ -127,6 +133,10 @@ class ObjectDetector:
         ):
             label = names[int(cls)]
             if label in INTERESTING_LABELS:
-                found.append(DetectedObject(label, round(confidence, 4), x0, y0, x1 - x0, y1 - y0))
-        found.sort(key=lambda obj: obj.confidence, reverse=True)
+                found.append(
+                    DetectedObject(
+                        label=label, confidence=round(confidence, 4), x=x0, y=y0, width=x1 - x0, height=y1 - y0
+                    )
+                )
+        found.sort(key=lambda obj: obj["confidence"], reverse=True)
         return _drop_spanning_people(found)

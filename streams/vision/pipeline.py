@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import cast
 
 import numpy as np
 
-from streams.config import VisionSettings
+from schemas.records import DetectedObject, Face, Frame, Gaze, HeadPose, ObjectsStatus, Observation
+from streams.settings import VisionSettings
 from streams.vision.face import FaceDetector
 from streams.vision.gaze import GazeLimits, eye_state, gaze
 from streams.vision.head_pose import head_pose
@@ -58,7 +59,7 @@ class VisionPipeline:
         if self.objects.available:
             self.objects.detect(blank)
 
-    def observe(self, frame: dict[str, Any]) -> dict[str, Any]:
+    def observe(self, frame: Frame) -> Observation:
         """Observe one frame. Raises ``ImageDecodeError`` for an image that cannot be decoded."""
         watch = _Stopwatch()
         image = decode_image(frame["image"], frame["encoding"])
@@ -66,10 +67,13 @@ class VisionPipeline:
         luma = brightness(image)
 
         scan = self.faces.scan(image)
-        faces = [asdict(face) | {"too_small": face.width < self.settings.face_too_small} for face in scan.faces]
+        faces: list[Face] = [
+            cast(Face, asdict(face) | {"too_small": face.width < self.settings.face_too_small}) for face in scan.faces
+        ]
         watch.lap("faces")
 
-        pose = gaze_record = None
+        pose: HeadPose | None = None
+        gaze_record: Gaze | None = None
         if any(not face["too_small"] for face in faces):
             points = self.landmarker.landmarks(image)
             if points is not None:
@@ -77,7 +81,7 @@ class VisionPipeline:
                 if head is not None:
                     eyes = eye_state(points)
                     looking = gaze(head, eyes, self.gaze_limits)
-                    pose = asdict(head)
+                    pose = cast(HeadPose, asdict(head))
                     gaze_record = {
                         "direction": looking.direction,
                         "off_screen": looking.off_screen,
@@ -111,9 +115,9 @@ class VisionPipeline:
             "events": [],
         }
 
-    def _objects(self, image: np.ndarray, sequence: int) -> tuple[list[dict[str, Any]] | None, str]:
+    def _objects(self, image: np.ndarray, sequence: int) -> tuple[list[DetectedObject] | None, ObjectsStatus]:
         if not self.objects.available:
             return None, "unavailable"
         if sequence % max(self.settings.yolo_stride, 1) != 0:
             return None, "skipped"
-        return [asdict(obj) for obj in self.objects.detect(image)], "checked"
+        return self.objects.detect(image), "checked"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.photos import SHARED_WEIGHTS
+from tests.helpers.frames import SHARED_WEIGHTS
 
 
 def integrity(*args: str, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -24,8 +24,16 @@ def integrity(*args: str, timeout: int = 300, env: dict | None = None) -> subpro
     )
 
 
+def fresh_home(tmp_path: Path) -> dict[str, str]:
+    """The environment of a machine where nothing ran yet: an empty home, no config folders."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in {"YOLO_CONFIG_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"}}
+    return env | {"HOME": str(home)}
+
+
 def test_analyze_prints_one_line_per_frame(tmp_path):
-    from producers.sample import build_sample_session
+    from samples.session import build_sample_session
 
     sample = build_sample_session(tmp_path / "sample")
     frames = [str(sample / f"frame_{i:05d}.jpg") for i in (0, 35, 120)]
@@ -38,9 +46,55 @@ def test_analyze_prints_one_line_per_frame(tmp_path):
     assert "faces 2" in lines[2]
 
 
+@pytest.mark.skipif(not Path(SHARED_WEIGHTS).exists(), reason="no shared weights")
+def test_stdout_carries_only_json_lines_on_a_machine_where_ultralytics_never_ran(tmp_path):
+    from samples.session import build_sample_session
+
+    sample = build_sample_session(tmp_path / "sample")
+    frames = [str(sample / f"frame_{i:05d}.jpg") for i in (0, 120)]
+    env = fresh_home(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "analyze", *frames, "--json", "--weights", SHARED_WEIGHTS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    # Ultralytics did run for the first time (it wrote its settings file) and said so, on stderr.
+    assert (Path(env["HOME"]) / ".config" / "Ultralytics" / "settings.json").exists()
+    assert "Ultralytics Settings" in done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [len(row["observation"]["faces"]) for row in rows] == [1, 2]
+    assert all(row["observation"]["objects_status"] == "checked" for row in rows)
+
+
+def test_a_bmp_in_a_folder_is_analysed_as_an_image(tmp_path):
+    import cv2
+
+    from samples.scenes import scene_image
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.bmp"), scene_image("one_face"))
+    cv2.imwrite(str(folder / "b.png"), scene_image("two_faces"))
+    done = integrity("analyze", str(folder), "--json", "--weights", "")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(row["name"], len(row["observation"]["faces"])) for row in rows] == [("a.bmp", 1), ("b.png", 2)]
+
+
+def test_a_setting_that_does_not_fit_is_refused_in_one_line():
+    done = integrity("settings", env={"INTEGRITY_YOLO_STRIDE": "three"})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "integrity: INTEGRITY_YOLO_STRIDE='three' is not a valid int: invalid literal for int() with base 10: 'three'"
+    ]
+
+
 def test_analyze_json_has_the_observation(tmp_path):
     from producers.images import encode_jpeg
-    from producers.sample import scene_image
+    from samples.scenes import scene_image
 
     image = tmp_path / "astronaut.jpg"
     image.write_bytes(encode_jpeg(scene_image("one_face")))

@@ -6,36 +6,21 @@ import asyncio
 
 import pytest
 
-from streams.admin import ensure_topics
-from streams.broker import EmbeddedBroker, free_port
-from streams.config import load_settings
-from streams.embedded_broker_fixes import broker_run_id
-from streams.worker_process import WorkerProcess
-from tests.integration.conftest import publish, results_of, timeline
+from streams.kafka.embedded_broker import EmbeddedBroker, free_port
+from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
+from streams.kafka.local_stack import LocalStack
+from streams.settings import BrokerSettings
+from tests.helpers.frames import timeline
+from tests.helpers.kafka import publish, results_of
 
 pytestmark = pytest.mark.integration
 
 
 def _run(tmp_path, data_dir, name: str) -> list[dict]:
-    with EmbeddedBroker("127.0.0.1", free_port(), log_path=tmp_path / f"{name}-broker.log") as broker:
-        settings = load_settings(
-            {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "INTEGRITY_EMBEDDED_BROKER": "1"}
-        )
-        asyncio.run(ensure_topics(settings))
-        worker = WorkerProcess(
-            WorkerProcess.child_env(broker.bootstrap_servers, INTEGRITY_EMBEDDED_BROKER="1", INTEGRITY_YOLO_WEIGHTS=""),
-            web_port=free_port(),
-            data_dir=data_dir,
-            log_path=tmp_path / f"{name}-worker.log",
-        )
-        worker.start()
-        try:
-            worker.wait_ready(timeout_s=180)
-            frames = timeline(name, [("one_face", 3), ("face_absent", 12)])
-            publish(settings, [(settings.topics.frames, name, f) for f in frames])
-            return results_of(settings, name, len(frames))
-        finally:
-            worker.stop()
+    with LocalStack(tmp_path / name, data_dir=data_dir, worker_env={"INTEGRITY_YOLO_WEIGHTS": ""}) as stack:
+        frames = timeline(name, [("one_face", 3), ("face_absent", 12)])
+        publish(stack.settings, [(stack.settings.topics.frames, name, f) for f in frames])
+        return results_of(stack.settings, name, len(frames))
 
 
 def test_a_worker_comes_back_after_the_embedded_broker_restarted(tmp_path):
@@ -50,7 +35,8 @@ def test_each_broker_run_has_its_own_id(tmp_path):
     ids = []
     for _ in range(2):
         with EmbeddedBroker("127.0.0.1", free_port()) as broker:
-            first = asyncio.run(broker_run_id(broker.bootstrap_servers))
-            assert asyncio.run(broker_run_id(broker.bootstrap_servers)) == first
+            fixup = EmbeddedBrokerFixup(BrokerSettings(broker.bootstrap_servers, embedded_broker=True))
+            first = asyncio.run(fixup.broker_run_id())
+            assert asyncio.run(fixup.broker_run_id()) == first
             ids.append(first)
     assert ids[0] != ids[1]

@@ -12,23 +12,18 @@ import urllib.request
 import pytest
 
 from schemas import codec_for
-from streams.config import BehaviourSettings, VisionSettings
+from schemas.records import Frame
 from streams.risk import RiskEngine
+from streams.settings import BehaviourSettings, VisionSettings
 from streams.vision import BehaviourAnalyser, VisionPipeline
-from tests.integration.conftest import INTERVAL_MS, collect, publish, results_of, timeline
-from tests.photos import SHARED_WEIGHTS
+from tests.helpers.frames import INTERVAL_MS, SHARED_WEIGHTS, timeline
+from tests.helpers.kafka import collect, control, publish, reports_of, results_of
 
 pytestmark = pytest.mark.integration
 
 
-def frames(session_id: str, scenes: list[tuple[str, int]], first: int = 0) -> list[dict]:
+def frames(session_id: str, scenes: list[tuple[str, int]], first: int = 0) -> list[Frame]:
     return timeline(session_id, scenes, first, start_ms=1_810_000_000_000)
-
-
-def reports_of(settings, session_id: str, timeout_s: float = 60) -> list[dict]:
-    return collect(
-        settings, settings.topics.reports, "FinalReport", lambda r: r["session_id"] == session_id, 1, timeout_s
-    )
 
 
 def session_state(worker, session_id: str) -> dict | None:
@@ -39,10 +34,6 @@ def session_state(worker, session_id: str) -> dict | None:
         if exc.code == 404:
             return None
         raise
-
-
-def control(settings, session_id: str, action: str, **fields) -> tuple[str, str, dict]:
-    return (settings.topics.control, session_id, {"action": action, "candidate_id": "cand", **fields})
 
 
 def test_start_frames_end_gives_a_final_report_and_releases_the_state(settings, worker):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import collect, publish, results_of, timeline
-from tests.photos import SHARED_WEIGHTS, frame_record
+from tests.helpers.frames import SHARED_WEIGHTS, frame_record, timeline
+from tests.helpers.kafka import collect, publish, results_of
 
 START = 1_800_000_000_000
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.config import BehaviourSettings
+from streams.settings import BehaviourSettings
 from streams.vision import BehaviourAnalyser
 
 FACE = {"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.config import VisionSettings
+from streams.settings import VisionSettings
 from streams.vision import VisionPipeline
 from streams.vision.objects import ObjectDetector, _coco_names
-from tests.photos import SHARED_WEIGHTS, asset
+from tests.helpers.frames import SHARED_WEIGHTS, asset, frame_record
 
 needs_weights = pytest.mark.skipif(not Path(SHARED_WEIGHTS).exists(), reason=f"no weights at {SHARED_WEIGHTS}")
 
@@ -21,23 +21,21 @@ def real():
 @needs_weights
 def test_real_weights_find_the_people_on_the_bus(real):
     found = real.detect(asset("bus.jpg"))
-    people = [obj for obj in found if obj.label == "person"]
+    people = [obj for obj in found if obj["label"] == "person"]
     assert len(people) >= 3
-    assert all(0.0 <= obj.x <= 1.0 and 0.0 < obj.width <= 1.0 for obj in found)
-    assert [obj.confidence for obj in found] == sorted((obj.confidence for obj in found), reverse=True)
+    assert all(0.0 <= obj["x"] <= 1.0 and 0.0 < obj["width"] <= 1.0 for obj in found)
+    assert [obj["confidence"] for obj in found] == sorted((obj["confidence"] for obj in found), reverse=True)
 
 
 @needs_weights
 def test_real_weights_find_two_people_on_zidane(real):
-    people = [obj for obj in real.detect(asset("zidane.jpg")) if obj.label == "person"]
+    people = [obj for obj in real.detect(asset("zidane.jpg")) if obj["label"] == "person"]
     assert len(people) == 2
 
 
 @needs_weights
 def test_objects_run_on_the_stride_and_say_when_they_did_not():
     pipeline = VisionPipeline(VisionSettings(yolo_weights=SHARED_WEIGHTS, yolo_stride=3))
-    from tests.photos import frame_record
-
     statuses = [pipeline.observe(frame_record("s", seq, 0, "two_faces"))["objects_status"] for seq in range(4)]
     assert statuses == ["checked", "skipped", "skipped", "checked"]
 
@@ -67,4 +65,4 @@ def test_yolo_code_path_on_random_weights_from_the_architecture_yaml(tmp_path, m
         detector = ObjectDetector(weights, min_confidence=0.0001)
         found = detector.detect(asset("bus.jpg"))
         # Random weights find nothing real; the path must still run end to end and map names.
-        assert all(obj.label in {"person", "cell phone", "book", "laptop"} for obj in found)
+        assert all(obj["label"] in {"person", "cell phone", "book", "laptop"} for obj in found)

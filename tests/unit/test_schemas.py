@@ -1,8 +1,8 @@
 import pytest
 
 from schemas import RecordDecodeError, codec_for
-from streams.codec import AvroCodec, Undecodable
-from tests.photos import frame_record
+from streams.serializers import AvroCodec, Undecodable
+from tests.helpers.frames import frame_record
 
 EVENT = {
     "event_id": "s1:3:face_absent",

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from producers.images import encode_jpeg
-from producers.sample import build_sample_session, scene_image
-from streams.config import VisionSettings
+from samples.scenes import scene_image
+from samples.session import build_sample_session
+from streams.settings import VisionSettings
 from streams.vision import ImageDecodeError, VisionPipeline, decode_image
-from tests.photos import frame_record, scene_jpeg, zidane_face
+from tests.helpers.frames import frame_record, scene_jpeg, zidane_face
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from streams.config import Settings
+from streams.settings import Settings
 
 __all__ = ["ensure_topics"]
 

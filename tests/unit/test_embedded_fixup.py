@@ -1,4 +1,4 @@
-from streams.embedded_broker_fixes import drop_stale_state
+from streams.kafka.embedded_fixup import drop_stale_state
 
 
 def test_a_folder_built_against_another_broker_run_is_emptied(tmp_path):

@@ -1,9 +1,8 @@
-"""A Faust worker as a child process: what the demo, the benchmarks and the integration tests run."""
+"""A Faust worker as a child process, with its own web port and RocksDB folder (``LocalStack`` runs it)."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 __all__ = ["WorkerProcess"]
 
@@ -41,7 +40,7 @@ class WorkerProcess:
         )
         return self
 
-    def health(self) -> dict | None:
+    def health(self) -> dict[str, Any] | None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/health/", timeout=2) as response:
                 return json.load(response)
@@ -79,8 +78,3 @@ class WorkerProcess:
             self._log.close()
             self._log = None
         return code
-
-    @staticmethod
-    def child_env(bootstrap_servers: str, **extra: str) -> dict[str, str]:
-        """This process's environment (the user's configuration) with the broker and ``extra`` set."""
-        return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, **extra}

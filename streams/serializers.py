@@ -2,7 +2,7 @@
 
 A record that fails to decode comes out as ``Undecodable`` instead of an exception, because Faust
 raises decode errors inside the agent's iterator, where one bad record would stop the partition.
-The agent sees ``Undecodable``, writes a dead letter with the reason, and goes on.
+The agents' processing-error policy (``streams.agents.processing``) dead-letters it and goes on.
 """
 
 from __future__ import annotations

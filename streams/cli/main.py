@@ -8,6 +8,8 @@ verdicts  follow the results topic, human-readable or --json
 analyze   run the vision stage offline on images or videos, one line per frame
 sample    build the sample recorded session
 demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
+settings  every setting with its variable, default and current value
+bench     benchmarks: printed figures and a JSON file
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import signal
 import sys
 from pathlib import Path
 
-from streams.config import EMBEDDED_BOOTSTRAP, load_settings
+from streams.settings import EMBEDDED_BOOTSTRAP, SettingsError, declared, flag_help, load_settings, markdown_table
 
 DEFAULT_SAMPLE_DIR = Path(".integrity/sample-session")
 
@@ -32,13 +34,9 @@ def _set_env(name: str, value: object | None) -> None:
         os.environ[name] = str(value)
 
 
-def _apply_common(args: argparse.Namespace) -> None:
-    _set_env("KAFKA_BOOTSTRAP_SERVERS", getattr(args, "bootstrap_servers", None))
-
-
 def _cmd_broker(args: argparse.Namespace) -> int:
-    from streams.admin import ensure_topics
-    from streams.broker import EmbeddedBroker
+    from streams.kafka.admin import ensure_topics
+    from streams.kafka.embedded_broker import EmbeddedBroker
 
     host, port = args.listen.rsplit(":", 1)
     with EmbeddedBroker(host, int(port)) as broker:
@@ -56,7 +54,7 @@ def _cmd_broker(args: argparse.Namespace) -> int:
 
 
 def _cmd_topics(args: argparse.Namespace) -> int:
-    from streams.admin import ensure_topics
+    from streams.kafka.admin import ensure_topics
 
     created = asyncio.run(ensure_topics(load_settings()))
     print("created: " + (", ".join(created) if created else "nothing (all topics exist)"))
@@ -64,22 +62,20 @@ def _cmd_topics(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from streams.admin import ensure_topics
+    from streams.kafka.admin import ensure_topics
+    from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
 
     _set_env("INTEGRITY_WEB_PORT", args.web_port)
     _set_env("INTEGRITY_DATA_DIR", args.data_dir)
     settings = load_settings()
     asyncio.run(ensure_topics(settings))
-    if settings.broker.embedded:
-        from streams.embedded_broker_fixes import broker_run_id, drop_stale_state
-
-        if drop_stale_state(settings.data_dir, asyncio.run(broker_run_id(settings.broker.bootstrap_servers))):
-            print(
-                f"the embedded broker restarted since this worker last ran: cleared {settings.data_dir} "
-                "(its tables rebuild from the changelogs)",
-                file=sys.stderr,
-                flush=True,
-            )
+    if asyncio.run(EmbeddedBrokerFixup(settings.broker).prepare_worker(settings.data_dir)):
+        print(
+            f"the embedded broker restarted since this worker last ran: cleared {settings.data_dir} "
+            "(its tables rebuild from the changelogs)",
+            file=sys.stderr,
+            flush=True,
+        )
     from streams.app import app  # after the environment is final: the app reads it on import
 
     level = (args.loglevel or settings.log_level).lower()
@@ -98,6 +94,7 @@ def _progress(sent: int, total: int | None) -> None:
 
 def _cmd_produce(args: argparse.Namespace) -> int:
     from producers.replay import ReplayOptions, replay
+    from streams.kafka.clients import session_publisher
 
     options = ReplayOptions(
         session_id=args.session_id,
@@ -110,48 +107,53 @@ def _cmd_produce(args: argparse.Namespace) -> int:
         control=not args.no_control,
         policy=args.policy,
     )
-    sent = asyncio.run(replay(load_settings(), Path(args.path), options, _progress))
+
+    async def produce() -> int:
+        async with session_publisher(load_settings()) as publisher:
+            return await replay(publisher, Path(args.path), options, _progress)
+
+    sent = asyncio.run(produce())
     print(f"published {sent} frames of session {args.session_id}", file=sys.stderr)
     return 0
 
 
 def _cmd_verdicts(args: argparse.Namespace) -> int:
-    from streams.verdicts import follow_reports, follow_results, format_report, format_result, result_json
+    from streams.cli.render import format_report, format_result, to_json
+    from streams.kafka.reader import follow
 
-    follow_records, render = (follow_reports, format_report) if args.reports else (follow_results, format_result)
+    settings = load_settings()
+    topic, record, render = (
+        (settings.topics.reports, "FinalReport", format_report)
+        if args.reports
+        else (settings.topics.results, "Result", format_result)
+    )
 
-    async def follow() -> None:
+    async def follow_topic() -> None:
         seen = 0
-        stream = follow_records(load_settings(), from_beginning=not args.latest, session_id=args.session)
-        async for record in stream:
-            print(result_json(record) if args.json else render(record), flush=True)
+        async for value in follow(settings, topic, record, from_beginning=not args.latest, session_id=args.session):
+            print(to_json(value) if args.json else render(value), flush=True)
             seen += 1
             if args.count and seen >= args.count:
                 return
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(follow())
+        asyncio.run(follow_topic())
     return 0
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    import json
-
-    from streams.analyze import analyze, format_observation, with_stride
+    from streams.cli.analyze import analyze, with_stride
+    from streams.cli.render import format_analysed_frame, to_json
 
     _set_env("INTEGRITY_YOLO_WEIGHTS", args.weights)
     settings = with_stride(load_settings(), args.stride)
     for row in analyze([Path(p) for p in args.paths], settings, fps=args.fps):
-        if args.json:
-            observation = {k: v for k, v in row["observation"].items() if k != "image"}
-            print(json.dumps({**row, "observation": observation}, separators=(",", ":")), flush=True)
-        else:
-            print(format_observation(row), flush=True)
+        print(to_json(row) if args.json else format_analysed_frame(row), flush=True)
     return 0
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from producers.sample import build_sample_session
+    from samples.session import build_sample_session
 
     out = build_sample_session(Path(args.out))
     print(f"sample session written to {out}")
@@ -159,7 +161,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from streams.demo import DemoOptions, run_demo
+    from streams.cli.demo import DemoOptions, run_demo
 
     options = DemoOptions(sample_dir=Path(args.sample_dir), fps=args.fps, session_id=args.session_id, json=args.json)
     with contextlib.suppress(KeyboardInterrupt):
@@ -168,33 +170,42 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 130
 
 
+def _cmd_settings(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(markdown_table(), end="")
+        return 0
+    load_settings()  # refuses a value that does not fit its setting, naming it
+    for item in declared():
+        value = os.environ.get(item.env)
+        current = f"{value}  (set)" if value is not None else f"{item.default_text}  (default)"
+        print(f"{item.env:<48} {current}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
+    out = Path(args.out or f".integrity/bench/{args.bench}.json")
     if args.bench == "pipeline":
         from bench.pipeline import main as bench_pipeline
 
-        out = Path(args.out or ".integrity/bench/pipeline.json")
         return bench_pipeline(args.sessions, args.fps, args.seconds, args.find_max, args.bound_ms, out)
     if args.bench == "vision":
         from bench.vision import main as bench_vision
 
-        return bench_vision(args.frames, args.stride, Path(args.out or ".integrity/bench/vision.json"))
+        return bench_vision(args.frames, args.stride, out)
     if args.bench == "risk":
         from bench.risk import main as bench_risk
 
-        return bench_risk(args.observations, args.sessions, Path(args.out or ".integrity/bench/risk.json"))
+        return bench_risk(args.observations, args.sessions, out)
     if args.bench == "accuracy":
         from bench.accuracy import main as bench_accuracy
 
-        return bench_accuracy(Path(args.out or ".integrity/bench/accuracy.json"))
+        return bench_accuracy(out)
     raise AssertionError(args.bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="integrity", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--bootstrap-servers",
-        help=f"Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS, default the embedded {EMBEDDED_BOOTSTRAP})",
-    )
+    parser = argparse.ArgumentParser(prog="integrity", description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--bootstrap-servers", help=flag_help("KAFKA_BOOTSTRAP_SERVERS", "Kafka bootstrap servers"))
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("broker", help="run the embedded broker and create the topics")
@@ -205,9 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_topics)
 
     p = sub.add_parser("worker", help="run a Faust worker")
-    p.add_argument("--web-port", type=int, help="web views port (env INTEGRITY_WEB_PORT, default 6066)")
-    p.add_argument("--data-dir", help="RocksDB folder, one per worker (env INTEGRITY_DATA_DIR)")
-    p.add_argument("--loglevel", "-l", help="debug, info, warning (env INTEGRITY_LOG_LEVEL, default info)")
+    p.add_argument("--web-port", type=int, help=flag_help("INTEGRITY_WEB_PORT"))
+    p.add_argument("--data-dir", help=flag_help("INTEGRITY_DATA_DIR"))
+    p.add_argument("--loglevel", "-l", help=flag_help("INTEGRITY_LOG_LEVEL"))
     p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("produce", help="replay a video file or image folder as one session")
@@ -236,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per frame")
     p.add_argument("--fps", type=float, default=5.0, help="frame rate the inputs were captured at")
     p.add_argument("--stride", type=int, default=1, help="run object detection on every Nth frame (default 1)")
-    p.add_argument("--weights", help="YOLO weights (env INTEGRITY_YOLO_WEIGHTS)")
+    p.add_argument("--weights", help=flag_help("INTEGRITY_YOLO_WEIGHTS", "YOLO weights"))
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("sample", help="build the sample recorded session")
@@ -249,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session-id", default="demo-session")
     p.add_argument("--json", action="store_true", help="print verdicts as JSON lines")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("settings", help="every setting: its variable, and its value here (or its default)")
+    p.add_argument("--markdown", action="store_true", help="the README's configuration table")
+    p.set_defaults(func=_cmd_settings)
 
     p = sub.add_parser("bench", help="benchmarks: printed figures and a JSON file")
     bench = p.add_subparsers(dest="bench", required=True)
@@ -276,8 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _apply_common(args)
-    return args.func(args)
+    _set_env("KAFKA_BOOTSTRAP_SERVERS", args.bootstrap_servers)
+    try:
+        code: int = args.func(args)
+    except SettingsError as exc:
+        print(f"integrity: {exc}", file=sys.stderr)
+        return 2
+    return code
 
 
 if __name__ == "__main__":

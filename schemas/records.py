@@ -1,0 +1,254 @@
+"""The records of ``schemas/*.avsc`` as typed dicts, so a reader and the type checker see their shape.
+
+At the wire records are plain dicts (fastavro reads and writes them); these types name what they
+hold. ``tests/unit/test_records.py`` checks every field and type here against the ``.avsc`` files, so
+the two cannot drift apart. The constructors give the records that several places build one home.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal, TypedDict
+
+__all__ = [
+    "Condition",
+    "DeadLetter",
+    "DetectedObject",
+    "EndReason",
+    "Event",
+    "Evidence",
+    "Face",
+    "FinalReport",
+    "Frame",
+    "Gaze",
+    "HeadPose",
+    "ImageEncoding",
+    "ObjectsStatus",
+    "Observation",
+    "Reason",
+    "Result",
+    "SessionAction",
+    "SessionControl",
+    "Verdict",
+    "new_frame",
+    "new_session_control",
+    "now_ms",
+]
+
+ImageEncoding = Literal["JPEG", "PNG", "WEBP"]
+ObjectsStatus = Literal["checked", "skipped", "unavailable"]
+Verdict = Literal["clear", "review", "flagged", "inconclusive"]
+SessionAction = Literal["start", "end", "expire"]
+EndReason = Literal["ended", "expired"]
+
+
+class Frame(TypedDict):
+    session_id: str
+    candidate_id: str
+    sequence: int
+    captured_at_ms: int
+    image: bytes
+    encoding: ImageEncoding
+    width: int
+    height: int
+    source: str
+
+
+class Face(TypedDict):
+    confidence: float
+    x: float
+    y: float
+    width: float
+    height: float
+    too_small: bool
+
+
+class HeadPose(TypedDict):
+    yaw: float
+    pitch: float
+    roll: float
+
+
+class Gaze(TypedDict):
+    direction: str
+    off_screen: float
+    yaw_deg: float
+    pitch_deg: float
+    eyes_closed: bool
+    eye_aspect_ratio: float
+    mouth_open_ratio: float
+
+
+class DetectedObject(TypedDict):
+    label: str
+    confidence: float
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+class Condition(TypedDict):
+    type: str
+    confidence: float
+    since_ms: int
+    until_ms: int | None
+
+
+class Event(TypedDict):
+    event_id: str
+    session_id: str
+    frame_sequence: int
+    type: str
+    confidence: float
+    started_at_ms: int
+    ended_at_ms: int | None
+    details: dict[str, str]
+
+
+class Observation(TypedDict):
+    session_id: str
+    candidate_id: str
+    frame_sequence: int
+    captured_at_ms: int
+    observed_at_ms: int
+    brightness: float
+    too_dark: bool
+    faces: list[Face]
+    head_pose: HeadPose | None
+    gaze: Gaze | None
+    objects: list[DetectedObject] | None
+    objects_status: ObjectsStatus
+    timings_ms: dict[str, float]
+    conditions: list[Condition]
+    events: list[Event]
+
+
+class Reason(TypedDict):
+    event_type: str
+    share: float
+
+
+class Result(TypedDict):
+    session_id: str
+    candidate_id: str
+    frame_sequence: int
+    captured_at_ms: int
+    timestamp_ms: int
+    cheating: bool
+    risk_score: float
+    attention: float
+    verdict: Verdict
+    confidence: float
+    reasons: list[Reason]
+    gaze: str | None
+    conditions: list[str]
+    face_count: int
+    objects: list[DetectedObject] | None
+    objects_status: ObjectsStatus
+    recent_events: list[Event]
+    processing_time_ms: float
+    final: bool
+
+
+class SessionControl(TypedDict):
+    session_id: str
+    action: SessionAction
+    candidate_id: str
+    policy: str
+    at_ms: int
+    metadata: dict[str, str]
+    last_sequence: int | None
+
+
+class Evidence(TypedDict):
+    type: str
+    started_at_ms: int
+    ended_at_ms: int
+    evidence: float
+
+
+class FinalReport(TypedDict):
+    session_id: str
+    candidate_id: str
+    policy: str
+    reason: EndReason
+    started_at_ms: int
+    ended_at_ms: int
+    reported_at_ms: int
+    frames: int
+    observed_s: float
+    verdict: Verdict
+    confidence: float
+    cheating: bool
+    final_risk_score: float
+    peak_risk_score: float
+    mean_risk_score: float
+    attention: float
+    time_in_ms: dict[str, int]
+    evidence: list[Evidence]
+    reasons: list[Reason]
+
+
+class DeadLetter(TypedDict):
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    key: bytes | None
+    stage: str
+    reason: str
+    failed_at_ms: int
+    payload: bytes | None
+
+
+def now_ms() -> int:
+    """Wall-clock time in milliseconds, the unit of every ``*_ms`` field."""
+    return int(time.time() * 1000)
+
+
+def new_frame(
+    session_id: str,
+    sequence: int,
+    image: bytes,
+    *,
+    captured_at_ms: int | None = None,
+    candidate_id: str = "",
+    encoding: ImageEncoding = "JPEG",
+    width: int = 640,
+    height: int = 480,
+    source: str = "replay",
+) -> Frame:
+    """A Frame; captured now unless ``captured_at_ms`` says when."""
+    return {
+        "session_id": session_id,
+        "candidate_id": candidate_id,
+        "sequence": sequence,
+        "captured_at_ms": now_ms() if captured_at_ms is None else captured_at_ms,
+        "image": image,
+        "encoding": encoding,
+        "width": width,
+        "height": height,
+        "source": source,
+    }
+
+
+def new_session_control(
+    session_id: str,
+    action: SessionAction,
+    candidate_id: str = "",
+    *,
+    policy: str = "default",
+    metadata: dict[str, str] | None = None,
+    last_sequence: int | None = None,
+    at_ms: int | None = None,
+) -> SessionControl:
+    """A SessionControl record: start (with its policy), end (with the last frame's sequence) or expire."""
+    return {
+        "session_id": session_id,
+        "action": action,
+        "candidate_id": candidate_id,
+        "policy": policy,
+        "at_ms": now_ms() if at_ms is None else at_ms,
+        "metadata": metadata or {},
+        "last_sequence": last_sequence,
+    }

@@ -1,0 +1,1 @@
+"""The command line (``integrity``): one front-end per command, each calling the layers below it."""

@@ -1,0 +1,34 @@
+"""Options shared by every plain aiokafka client (publishers, readers, benchmarks), from the settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from producers.publisher import SessionPublisher
+from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
+from streams.settings import Settings
+
+__all__ = ["consumer_options", "producer_options", "session_publisher"]
+
+
+def producer_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "bootstrap_servers": settings.broker.bootstrap_servers,
+        # A frame acknowledged to the camera side is a frame the stream will see.
+        "acks": "all",
+        "max_request_size": 8 * 1024 * 1024,
+        **EmbeddedBrokerFixup(settings.broker).producer_options(),
+    }
+
+
+def consumer_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "bootstrap_servers": settings.broker.bootstrap_servers,
+        "fetch_max_bytes": 64 * 1024 * 1024,
+        **EmbeddedBrokerFixup(settings.broker).consumer_options(),
+    }
+
+
+def session_publisher(settings: Settings) -> SessionPublisher:
+    """A publisher of frames and session control records to the configured topics (not started)."""
+    return SessionPublisher(producer_options(settings), settings.topics.frames, settings.topics.control)

@@ -1,0 +1,139 @@
+"""Everything the embedded broker (tansu 0.6.0) needs from us, in one object, switched by one setting.
+
+Like Faust's ``faust/fixups``: the fixup knows whether it applies (``enabled``, from
+``INTEGRITY_EMBEDDED_BROKER``) and does all of its work here; the app, the plain clients and the worker
+command ask it. Real Kafka gets none of it. The facts behind each workaround are in
+shared/FAUST_NOTES.md:
+
+- **ListOffsets.** tansu answers "latest offset" with the first offset of the last batch + 1. With one
+  record per producer batch that is the true end, and restarts stop failing with ConsistencyError.
+- **Slow fetches.** tansu holds a fetch for its whole ``fetch_max_wait_ms`` instead of answering as
+  soon as data arrives (measured: a record waited up to ~0.5 s with Faust's hard-coded 1500 ms, under
+  30 ms with 100 ms). With two hops (frames -> events -> results) that alone put p95 frame-to-result
+  over a second.
+- **Memory only.** A worker restarted against a new broker process finds its RocksDB folder ahead of
+  the (empty) changelogs, and Faust's recovery dies with ConsistencyError. Each broker run therefore
+  gets an id, written once into a one-partition topic; a worker remembers the id its folder was built
+  against and drops the folder when the broker is a different one. The folder is only a cache of the
+  changelogs, which on a new broker are empty anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from streams.settings import BrokerSettings
+
+__all__ = ["RUN_TOPIC", "EmbeddedBrokerFixup", "drop_stale_state"]
+
+RUN_TOPIC = "integrity.embedded-broker-run"
+_MARKER = ".embedded-broker-run"
+# Short enough for two hops well under 100 ms; long enough not to spin an idle consumer.
+_FETCH_MAX_WAIT_MS = 50
+
+
+class EmbeddedBrokerFixup:
+    def __init__(self, broker: BrokerSettings) -> None:
+        self.broker = broker
+
+    def enabled(self) -> bool:
+        return self.broker.embedded
+
+    # -- Faust ---------------------------------------------------------------------------------------
+
+    def app_options(self) -> dict[str, Any]:
+        """Extra ``faust.App`` settings: one record per producer batch (ListOffsets)."""
+        return {"producer_max_batch_size": 1} if self.enabled() else {}
+
+    def patch_faust(self) -> None:
+        """Make Faust's worker consumer ask for at most a short wait per fetch (slow fetches).
+
+        Faust passes ``fetch_max_wait_ms=1500`` with no setting to change it; aiokafka reads the
+        attribute set here when the consumer starts."""
+        if not self.enabled():
+            return
+        from faust.transport.drivers import aiokafka as driver
+
+        thread: Any = driver.AIOKafkaConsumerThread
+        if getattr(thread, "_integrity_patched", False):
+            return
+        create = thread._create_worker_consumer
+
+        def _create_worker_consumer(self: Any, transport: Any) -> Any:
+            consumer = create(self, transport)
+            consumer._fetch_max_wait_ms = _FETCH_MAX_WAIT_MS
+            return consumer
+
+        thread._create_worker_consumer = _create_worker_consumer
+        thread._integrity_patched = True
+
+    # -- plain aiokafka clients ----------------------------------------------------------------------
+
+    def producer_options(self) -> dict[str, Any]:
+        return {"max_batch_size": 1} if self.enabled() else {}
+
+    def consumer_options(self) -> dict[str, Any]:
+        return {"fetch_max_wait_ms": _FETCH_MAX_WAIT_MS} if self.enabled() else {}
+
+    # -- the worker's local state (memory only) ------------------------------------------------------
+
+    async def broker_run_id(self, timeout_s: float = 10.0) -> str:
+        """This broker process's id: the first record of RUN_TOPIC, written by whoever creates it."""
+        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+        from aiokafka.errors import TopicAlreadyExistsError
+
+        servers = self.broker.bootstrap_servers
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+        await admin.start()
+        created = False
+        try:
+            if RUN_TOPIC not in await admin.list_topics():
+                with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
+                    await admin.create_topics([NewTopic(RUN_TOPIC, 1, 1)])
+                    created = True
+        finally:
+            await admin.close()
+        if created:
+            producer = AIOKafkaProducer(bootstrap_servers=servers, **self.producer_options())
+            await producer.start()
+            try:
+                await producer.send_and_wait(RUN_TOPIC, uuid.uuid4().hex.encode())
+            finally:
+                await producer.stop()
+        consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None, **self.consumer_options())
+        await consumer.start()
+        try:
+            partition = TopicPartition(RUN_TOPIC, 0)
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            message = await asyncio.wait_for(consumer.getone(), timeout_s)
+            return bytes(message.value or b"").decode()
+        finally:
+            await consumer.stop()
+
+    async def prepare_worker(self, data_dir: Path) -> bool:
+        """Before a worker starts: drop its RocksDB folder if it was built against another broker run.
+
+        True when the folder was emptied (the tables rebuild from the changelogs)."""
+        if not self.enabled():
+            return False
+        return drop_stale_state(data_dir, await self.broker_run_id())
+
+
+def drop_stale_state(data_dir: Path, run_id: str) -> bool:
+    """Empty ``data_dir`` unless it was built against broker run ``run_id``; True when it was emptied."""
+    marker = data_dir / _MARKER
+    if marker.exists() and marker.read_text() == run_id:
+        return False
+    stale = data_dir.exists() and any(entry.name != _MARKER for entry in data_dir.iterdir())
+    if stale:
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(run_id)
+    return stale

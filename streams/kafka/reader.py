@@ -1,0 +1,94 @@
+"""Reading a topic's records, decoded: what a downstream consumer, the CLI, benchmarks and tests do.
+
+No consumer group: a reader sees every partition and commits nothing, so it never takes partitions
+from the workers or from another reader. Undecodable records are skipped with a warning (the worker
+dead-letters what it cannot read; a reader only looks).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from schemas import RecordDecodeError, codec_for
+from streams.kafka.clients import consumer_options
+from streams.settings import Settings
+
+__all__ = ["TopicReader", "collect", "follow"]
+
+log = logging.getLogger(__name__)
+
+
+class TopicReader:
+    """Decoded records of one topic, from its start (or only new ones); an async context manager."""
+
+    def __init__(self, settings: Settings, topic: str, record_name: str, *, from_beginning: bool = True) -> None:
+        self.topic = topic
+        self.codec = codec_for(record_name)
+        self._consumer = AIOKafkaConsumer(
+            topic,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            **consumer_options(settings),
+        )
+
+    async def __aenter__(self) -> TopicReader:
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._consumer.stop()
+
+    def _decode(self, message: Any) -> Any | None:
+        try:
+            return self.codec.decode(message.value)
+        except RecordDecodeError as exc:
+            where = f"{self.topic}[{message.partition}]@{message.offset}"
+            log.warning("skipping undecodable %s at %s: %s", self.codec.name, where, exc)
+            return None
+
+    async def poll(self, timeout_s: float = 0.5) -> list[Any]:
+        """The records that arrive within ``timeout_s`` (possibly none)."""
+        batches = await self._consumer.getmany(timeout_ms=int(timeout_s * 1000))
+        decoded = (self._decode(message) for messages in batches.values() for message in messages)
+        return [record for record in decoded if record is not None]
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        """Every record as it arrives, forever (cancel or break to stop)."""
+        async for message in self._consumer:
+            record = self._decode(message)
+            if record is not None:
+                yield record
+
+
+async def follow(
+    settings: Settings, topic: str, record_name: str, *, from_beginning: bool = True, session_id: str | None = None
+) -> AsyncIterator[Any]:
+    """Records of ``topic`` as they arrive, only ``session_id``'s when given; forever."""
+    async with TopicReader(settings, topic, record_name, from_beginning=from_beginning) as reader:
+        async for record in reader:
+            if session_id is None or record["session_id"] == session_id:
+                yield record
+
+
+async def collect(
+    settings: Settings,
+    topic: str,
+    record_name: str,
+    want: Callable[[Any], bool] = lambda _: True,
+    count: int = sys.maxsize,
+    timeout_s: float = 90.0,
+) -> list[Any]:
+    """Read ``topic`` from the start until ``count`` records match ``want``, or ``timeout_s`` passed."""
+    found: list[Any] = []
+    deadline = time.monotonic() + timeout_s
+    async with TopicReader(settings, topic, record_name) as reader:
+        while len(found) < count and time.monotonic() < deadline:
+            found.extend(record for record in await reader.poll() if want(record))
+    return found[:count]

@@ -1,0 +1,322 @@
+"""Every setting, declared once: its environment variable, default and meaning sit on the field.
+
+Settings are frozen dataclasses (one per concern), read from the environment by ``load_settings``; CLI
+flags set the same variables before the app reads them. The README's configuration table is generated
+from these declarations (``integrity settings --markdown``) and a test checks that it is current.
+Comments above a field say where its number comes from; ``doc`` says what it means.
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "EMBEDDED_BOOTSTRAP",
+    "BehaviourSettings",
+    "BrokerSettings",
+    "Declared",
+    "RiskSettings",
+    "Settings",
+    "SettingsError",
+    "TopicSettings",
+    "VisionSettings",
+    "declared",
+    "flag_help",
+    "load_settings",
+    "markdown_table",
+]
+
+EMBEDDED_BOOTSTRAP = "127.0.0.1:19092"
+
+
+class SettingsError(ValueError):
+    """An environment variable whose value does not fit its setting."""
+
+
+def setting(default: Any, env: str, doc: str, *, shown: str | None = None) -> Any:
+    """A field with its environment variable and meaning (Markdown); ``shown`` is how the docs print the
+    default when the value alone would not say it (Markdown too)."""
+    return field(default=default, metadata={"env": env, "doc": doc, "shown": shown})
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    bootstrap_servers: str = setting(EMBEDDED_BOOTSTRAP, "KAFKA_BOOTSTRAP_SERVERS", "broker(s), comma-separated")
+    # tansu needs workarounds (shared/FAUST_NOTES.md; streams/kafka/embedded_fixup.py) that real Kafka
+    # must not get; unset, the default bootstrap address is taken to mean the embedded broker.
+    embedded_broker: bool | None = setting(
+        None,
+        "INTEGRITY_EMBEDDED_BROKER",
+        "switches on the workarounds for the embedded broker (tansu); set `false` for real Kafka",
+        shown="true when the bootstrap is the default",
+    )
+
+    @property
+    def embedded(self) -> bool:
+        if self.embedded_broker is None:
+            return self.bootstrap_servers == EMBEDDED_BOOTSTRAP
+        return self.embedded_broker
+
+    @property
+    def url(self) -> str:
+        """Faust's broker URL for a comma-separated bootstrap list."""
+        return ";".join(f"kafka://{host}" for host in self.bootstrap_servers.split(","))
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    frames: str = setting("integrity.frames", "INTEGRITY_TOPIC_FRAMES", "topic of the frames platforms publish")
+    events: str = setting("integrity.events", "INTEGRITY_TOPIC_EVENTS", "topic of the observations (vision output)")
+    results: str = setting("integrity.results", "INTEGRITY_TOPIC_RESULTS", "topic of the per-frame Results")
+    control: str = setting(
+        "integrity.session-control", "INTEGRITY_TOPIC_CONTROL", "topic of the session start/end records"
+    )
+    dead_letter: str = setting("integrity.dead-letter", "INTEGRITY_TOPIC_DEAD_LETTER", "topic of refused records")
+    reports: str = setting("integrity.reports", "INTEGRITY_TOPIC_REPORTS", "topic of the final reports")
+    # One count for every session-keyed topic: the risk table reads partition-locally, so the events
+    # topic, the control topic and the table's changelog must be co-partitioned.
+    partitions: int = setting(
+        4, "INTEGRITY_PARTITIONS", "partitions of every session-keyed topic and of the table changelogs"
+    )
+    replication_factor: int = setting(1, "INTEGRITY_REPLICATION_FACTOR", "replication of created topics")
+
+    def all(self) -> tuple[str, ...]:
+        return (self.frames, self.events, self.results, self.control, self.dead_letter, self.reports)
+
+
+@dataclass(frozen=True)
+class VisionSettings:
+    # Full range costs ~4.4 ms per 640x480 frame here and finds both faces of the sample's two-person
+    # frame, where the short-range model finds one (measured).
+    face_model: int = setting(1, "INTEGRITY_FACE_MODEL", "MediaPipe face model: 1 full range (to ~5 m), 0 short (~2 m)")
+    # MediaPipe's own default detection threshold.
+    face_min_confidence: float = setting(0.5, "INTEGRITY_FACE_MIN_CONFIDENCE", "minimum face score")
+    # Each thread gets its own MediaPipe graphs and YOLO model. The agent awaits one frame at a time, in
+    # order: batching frames across sessions with faust's take_events was tried and dropped: in 0.15.3,
+    # reading event.value from its batches analysed one frame twice and skipped the next (frame 2
+    # twice, frame 3 never) in integration runs.
+    vision_threads: int = setting(
+        1,
+        "INTEGRITY_VISION_THREADS",
+        "threads of the worker's inference pool; a worker still analyses one frame at a time, so more "
+        "threads do not speed it up yet (scale out with workers)",
+    )
+    # The sample photos read 56-116; on darkened copies the face mesh (head pose, gaze) still reads at
+    # 23 and fails by 14, and the face itself is lost at 4 (docs/ACCURACY.md): 40 keeps a margin above
+    # where reading fails.
+    too_dark_brightness: float = setting(
+        40.0, "INTEGRITY_TOO_DARK_BRIGHTNESS", "mean luma (0-255) under which a frame is too dark to judge"
+    )
+    # At 640 px wide, 0.06 is ~38 px, and the face mesh works on a 192 px crop, so such a face is
+    # upscaled 5x and its eye and iris points carry little information. A judgement, not measured
+    # against ground truth.
+    face_too_small: float = setting(
+        0.06, "INTEGRITY_FACE_TOO_SMALL", "faces narrower than this share of the frame are too small to read gaze from"
+    )
+    yolo_weights: str = setting(
+        "",
+        "INTEGRITY_YOLO_WEIGHTS",
+        "YOLO weights: a path (`.pt`, `.tflite`, `.onnx`, `.torchscript`...) or an Ultralytics model name; "
+        "the format picks the backend. Empty: object detection off, said at start-up and in every Result",
+        shown="empty (off)",
+    )
+    yolo_stride: int = setting(
+        3, "INTEGRITY_YOLO_STRIDE", "objects on every Nth frame of a session; faces and gaze on every frame"
+    )
+    # The INT8 model scores the people of the packaged photos 0.71-0.96, but the astronaut's spacesuit
+    # only 0.34-0.45 (docs/ACCURACY.md).
+    object_min_confidence: float = setting(0.4, "INTEGRITY_OBJECT_MIN_CONFIDENCE", "minimum YOLO score")
+    # A 34 cm wide screen at 60 cm spans +-16 degrees (atan(17/60)); 20 leaves room for its edges.
+    gaze_yaw_limit_deg: float = setting(
+        20.0, "INTEGRITY_GAZE_YAW_LIMIT_DEG", "head-plus-eye yaw (degrees) that still looks at the screen"
+    )
+    gaze_pitch_limit_deg: float = setting(
+        20.0, "INTEGRITY_GAZE_PITCH_LIMIT_DEG", "head-plus-eye pitch (degrees) that still looks at the screen"
+    )
+
+
+@dataclass(frozen=True)
+class BehaviourSettings:
+    # A glance is not looking away; a flickering detector must not flap (release_after_s, hysteresis).
+    face_absent_after_s: float = setting(
+        2.0, "INTEGRITY_BEHAVIOUR_FACE_ABSENT_AFTER_S", "how long without a face before absence counts"
+    )
+    looking_away_after_s: float = setting(
+        2.0, "INTEGRITY_BEHAVIOUR_LOOKING_AWAY_AFTER_S", "how long looking away before it counts"
+    )
+    extra_person_frames: int = setting(
+        3, "INTEGRITY_BEHAVIOUR_EXTRA_PERSON_FRAMES", "frames with a second face or person before it counts"
+    )
+    # The INT8 model gives a portrait of one person (grace_hopper.jpg) a second, partial "person" box at
+    # 0.45, while real second people read 0.7+.
+    extra_person_min_confidence: float = setting(
+        0.6, "INTEGRITY_BEHAVIOUR_EXTRA_PERSON_MIN_CONFIDENCE", "YOLO score a second person needs"
+    )
+    object_frames: int = setting(
+        2, "INTEGRITY_BEHAVIOUR_OBJECT_FRAMES", "checked frames with a phone, book or laptop before it counts"
+    )
+    release_after_s: float = setting(
+        1.0, "INTEGRITY_BEHAVIOUR_RELEASE_AFTER_S", "how long a behaviour must be gone before it ends (hysteresis)"
+    )
+    # What happened while the camera was not seen is not evidence, either way.
+    max_frame_gap_s: float = setting(
+        2.0,
+        "INTEGRITY_BEHAVIOUR_MAX_FRAME_GAP_S",
+        "a longer gap between a session's frames ends every behaviour at the last frame",
+    )
+    reading_glances: int = setting(
+        4, "INTEGRITY_BEHAVIOUR_READING_GLANCES", "separate glances to one side within the window that make reading"
+    )
+    reading_window_s: float = setting(30.0, "INTEGRITY_BEHAVIOUR_READING_WINDOW_S", "window of the reading pattern")
+    # The packaged faces read 0.00 with closed lips and 0.17 smiling with teeth; one opening (a smile,
+    # a yawn) is never talking.
+    talking_openings: int = setting(
+        3, "INTEGRITY_BEHAVIOUR_TALKING_OPENINGS", "mouth openings within the window that make talking"
+    )
+    talking_window_s: float = setting(3.0, "INTEGRITY_BEHAVIOUR_TALKING_WINDOW_S", "window of the talking pattern")
+    mouth_open_ratio: float = setting(
+        0.12, "INTEGRITY_BEHAVIOUR_MOUTH_OPEN_RATIO", "inner-lip gap over mouth width above which the mouth is open"
+    )
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    # Weights, half-lives, thresholds and timeouts live in the versioned policy files; these pick the
+    # folder and the policy of sessions that name none.
+    policy_dir: str = setting(
+        "", "INTEGRITY_RISK_POLICY_DIR", "folder of risk policy files (`NAME.yaml`)", shown="`streams/risk/policies`"
+    )
+    default_policy: str = setting(
+        "default",
+        "INTEGRITY_RISK_DEFAULT_POLICY",
+        "policy of sessions whose start record names none (or an unknown one)",
+    )
+    expiry_check_s: float = setting(
+        5.0, "INTEGRITY_RISK_EXPIRY_CHECK_S", "how often each worker looks for idle sessions"
+    )
+    end_grace_s: float = setting(
+        10.0, "INTEGRITY_RISK_END_GRACE_S", "after an end record, how long to wait for the session's last frame"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    app_id: str = setting(
+        "integrity", "INTEGRITY_APP_ID", "Faust app id: the consumer group and the prefix of the changelog topics"
+    )
+    topics: TopicSettings = field(default_factory=TopicSettings)
+    data_dir: Path = setting(Path(".integrity/worker"), "INTEGRITY_DATA_DIR", "RocksDB folder; one per worker")
+    web_port: int = setting(6066, "INTEGRITY_WEB_PORT", "port of the worker's web views")
+    # table_route redirects a request to the owner's canonical URL, built from this host.
+    web_host: str = setting("127.0.0.1", "INTEGRITY_WEB_HOST", "host other workers reach this one's web views at")
+    log_level: str = setting("info", "INTEGRITY_LOG_LEVEL", "worker log level: debug, info, warning, error")
+    vision: VisionSettings = field(default_factory=VisionSettings)
+    behaviour: BehaviourSettings = field(default_factory=BehaviourSettings)
+    risk: RiskSettings = field(default_factory=RiskSettings)
+
+
+# -- reading the declarations ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One declared setting: where it lives, its variable, its default and its meaning."""
+
+    path: str  # e.g. "vision.yolo_stride"
+    env: str
+    default: Any
+    shown: str  # Markdown
+    doc: str  # Markdown
+    kind: Any  # the field's type
+
+    @property
+    def default_text(self) -> str:
+        """The default as plain text, for a terminal."""
+        return self.shown.replace("`", "")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _declared(cls: type, prefix: str = "") -> Iterator[Declared]:
+    hints = typing.get_type_hints(cls)
+    for item in fields(cls):
+        if "env" not in item.metadata:  # a group of settings
+            yield from _declared(hints[item.name], f"{prefix}{item.name}.")
+            continue
+        meta = item.metadata
+        shown = meta["shown"] if meta["shown"] is not None else f"`{_show(item.default)}`"
+        yield Declared(f"{prefix}{item.name}", meta["env"], item.default, shown, meta["doc"], hints[item.name])
+
+
+def declared() -> list[Declared]:
+    """Every setting, in declaration order."""
+    return list(_declared(Settings))
+
+
+def _parse(raw: str, kind: Any, env: str) -> Any:
+    text = raw.strip()
+    try:
+        if kind in (bool, bool | None):
+            lowered = text.lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError("expected true or false")
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        if kind is Path:
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        name = getattr(kind, "__name__", str(kind))
+        raise SettingsError(f"{env}={raw!r} is not a valid {name}: {exc}") from None
+
+
+def _load(cls: type, env: Mapping[str, str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for item in fields(cls):
+        if "env" not in item.metadata:
+            values[item.name] = _load(hints[item.name], env)
+            continue
+        raw = env.get(item.metadata["env"])
+        if raw is not None:
+            values[item.name] = _parse(raw, hints[item.name], item.metadata["env"])
+    return cls(**values)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from environment variables (``os.environ`` by default).
+
+    Raises ``SettingsError`` naming the variable when a value does not fit its setting."""
+    settings: Settings = _load(Settings, os.environ if env is None else env)
+    return settings
+
+
+def flag_help(env: str, text: str | None = None) -> str:
+    """Help of a CLI flag that sets ``env``: its meaning, variable and default, from the declaration."""
+    item = next(d for d in declared() if d.env == env)
+    return f"{text or item.doc} (env {item.env}, default {item.default_text})".replace("`", "")
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for item in declared():
+        lines.append(f"| `{item.env}` | {item.shown} | {item.doc} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Faust web views served by every worker (autodiscovered by the app)."""

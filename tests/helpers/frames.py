@@ -1,0 +1,53 @@
+"""Real photos that ship inside installed packages, shaped as webcam frames, for tests."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from producers.images import encode_jpeg
+from samples.photos import ultralytics_asset as asset
+from samples.photos import zidane_face
+from samples.scenes import scene_image
+from schemas.records import Frame, new_frame
+
+__all__ = ["INTERVAL_MS", "SHARED_WEIGHTS", "asset", "frame_record", "scene_jpeg", "timeline", "zidane_face"]
+
+# The real COCO weights of ../shared/models (never copied into the repo); INTEGRITY_YOLO_WEIGHTS wins.
+SHARED_WEIGHTS = os.environ.get(
+    "INTEGRITY_YOLO_WEIGHTS",
+    str(Path(__file__).resolve().parents[3] / "shared" / "models" / "yolov8n_full_integer_quant.tflite"),
+)
+
+INTERVAL_MS = 200  # 5 frames per second of capture time
+
+
+@cache
+def _scene(scene: str) -> np.ndarray:
+    return scene_image(scene)
+
+
+def scene_jpeg(scene: str) -> bytes:
+    return encode_jpeg(_scene(scene), 90)
+
+
+def frame_record(session_id: str, sequence: int, captured_at_ms: int, scene: str, image: bytes | None = None) -> Frame:
+    jpeg = scene_jpeg(scene) if image is None else image
+    return new_frame(
+        session_id, sequence, jpeg, captured_at_ms=captured_at_ms, candidate_id=f"cand-{session_id}", source="test"
+    )
+
+
+def timeline(
+    session_id: str, scenes: list[tuple[str, int]], first_sequence: int = 0, start_ms: int = 1_800_000_000_000
+) -> list[Frame]:
+    """Frames of real photos ("one_face", "face_absent", "two_faces"), ``count`` of each, 5 per second."""
+    frames, sequence = [], first_sequence
+    for scene, count in scenes:
+        for _ in range(count):
+            frames.append(frame_record(session_id, sequence, start_ms + sequence * INTERVAL_MS, scene))
+            sequence += 1
+    return frames

@@ -1,0 +1,156 @@
+"""The agents' dead-letter branches, fast: Faust's ``agent.test_context()`` over an in-memory channel and
+the ``memory://`` store, no broker. What the agents send to other topics is captured. The real-broker
+tests (tests/integration) cover the same paths end to end, with RocksDB and Avro on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from unittest.mock import AsyncMock
+
+import pytest
+
+from schemas.records import Observation
+from streams.serializers import Undecodable
+from tests.helpers.frames import frame_record
+
+
+@pytest.fixture(scope="module")
+def agents(tmp_path_factory) -> Iterator[dict[str, ModuleType]]:
+    # The app reads its settings on import: a data folder of its own, no weights (objects unavailable).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("INTEGRITY_DATA_DIR", str(tmp_path_factory.mktemp("agents")))
+        env.setenv("INTEGRITY_YOLO_WEIGHTS", "")
+        app = importlib.import_module("streams.app").app
+        app.conf.store = "memory://"
+        yield {name: importlib.import_module(f"streams.agents.{name}") for name in ("processing", "detection", "risk")}
+
+
+@pytest.fixture
+def sent(agents, monkeypatch) -> dict[str, AsyncMock]:
+    """Every topic send of the agents, by topic, captured instead of produced."""
+    mocks = {}
+    topics = {
+        "dead_letter": agents["processing"].dead_letter_topic,
+        "events": agents["detection"].events_topic,
+        "results": agents["risk"].results_topic,
+        "reports": agents["risk"].reports_topic,
+    }
+    for name, topic in topics.items():
+        mocks[name] = AsyncMock()
+        monkeypatch.setattr(topic, "send", mocks[name])
+    return mocks
+
+
+async def _until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """``put`` returns once the agent took the record, not once it finished with it."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the agent did not finish in time"
+        await asyncio.sleep(0.02)
+
+
+def _reasons(mock: AsyncMock) -> list[str]:
+    return [call.kwargs["value"]["reason"] for call in mock.await_args_list]
+
+
+def test_frames_that_cannot_be_analysed_become_dead_letters_and_the_stream_goes_on(agents, sent):
+    async def run() -> None:
+        async with agents["detection"].analyse_frames.test_context() as agent:
+            await agent.put(Undecodable("not an Avro single-object record", b"xx"), key=b"s1")
+            await agent.put(None, key=b"s1")
+            await agent.put(frame_record("s1", 0, 0, "one_face"), key=b"someone-else")
+            await agent.put(frame_record("s1", 1, 0, "one_face", image=b"\xff\xd8 not a jpeg"), key=b"s1")
+            await agent.put(frame_record("s1", 2, 0, "one_face"), key=b"s1")
+            await _until(lambda: sent["events"].await_count == 1)
+
+    asyncio.run(run())
+    assert _reasons(sent["dead_letter"]) == [
+        "bad Frame record: not an Avro single-object record",
+        "no Frame record: the value is null (a tombstone)",
+        "frame key b'someone-else' is not its session id",
+        "bad image: JPEG data could not be decoded (13 bytes)",
+    ]
+    assert {call.kwargs["value"]["stage"] for call in sent["dead_letter"].await_args_list} == {"detection"}
+    observation = sent["events"].await_args.kwargs["value"]
+    assert observation["frame_sequence"] == 2 and len(observation["faces"]) == 1
+
+
+def test_an_unexpected_vision_error_costs_one_frame(agents, sent, monkeypatch):
+    pipeline = agents["detection"].pipeline
+    real = pipeline.observe
+
+    def observe(frame):
+        if frame["sequence"] == 0:
+            raise RuntimeError("boom")
+        return real(frame)
+
+    monkeypatch.setattr(pipeline, "observe", observe)
+
+    async def run() -> None:
+        async with agents["detection"].analyse_frames.test_context() as agent:
+            await agent.put(frame_record("s2", 0, 0, "one_face"), key=b"s2")
+            await agent.put(frame_record("s2", 1, 200, "one_face"), key=b"s2")
+            await _until(lambda: sent["events"].await_count == 1)
+
+    asyncio.run(run())
+    assert _reasons(sent["dead_letter"]) == ["vision error: RuntimeError: boom"]
+
+
+def _observation(session_id: str, sequence: int, captured_at_ms: int) -> Observation:
+    return {
+        "session_id": session_id,
+        "candidate_id": "c",
+        "frame_sequence": sequence,
+        "captured_at_ms": captured_at_ms,
+        "observed_at_ms": captured_at_ms + 5,
+        "brightness": 100.0,
+        "too_dark": False,
+        "faces": [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
+        "head_pose": None,
+        "gaze": None,
+        "objects": None,
+        "objects_status": "unavailable",
+        "timings_ms": {"total": 5.0},
+        "conditions": [],
+        "events": [],
+    }
+
+
+def test_late_and_broken_observations_become_dead_letters(agents, sent):
+    start = 1_800_000_000_000
+
+    async def run() -> None:
+        async with agents["risk"].assess_observations.test_context() as agent:
+            await agent.put(_observation("s3", 0, start + 60_000), key=b"s3")
+            await agent.put(_observation("s3", 1, start), key=b"s3")  # 60 s behind: beyond the 30 s bound
+            await agent.put(Undecodable("corrupt Observation body", b"\xc3\x01"), key=b"s3")
+            await agent.put(None, key=b"s3")
+            await agent.put(_observation("s3", 2, start + 60_200), key=b"s3")
+            await _until(lambda: sent["results"].await_count == 2)
+
+    asyncio.run(run())
+    reasons = _reasons(sent["dead_letter"])
+    assert reasons[0].startswith("late observation: frame #1 captured 60000 ms before")
+    assert reasons[1:] == [
+        "bad Observation record: corrupt Observation body",
+        "no Observation record: the value is null (a tombstone)",
+    ]
+    assert [call.kwargs["value"]["frame_sequence"] for call in sent["results"].await_args_list] == [0, 2]
+
+
+def test_a_control_record_that_cannot_be_read_is_dead_lettered(agents, sent):
+    async def run() -> None:
+        async with agents["risk"].control_sessions.test_context() as agent:
+            await agent.put(None, key=b"s4")
+            await agent.put(Undecodable("schema fingerprint 00 is not SessionControl's", b"\xc3\x01"), key=b"s4")
+            await _until(lambda: sent["dead_letter"].await_count == 2)
+
+    asyncio.run(run())
+    assert _reasons(sent["dead_letter"]) == [
+        "no SessionControl record: the value is null (a tombstone)",
+        "bad SessionControl record: schema fingerprint 00 is not SessionControl's",
+    ]
+    assert {call.kwargs["value"]["stage"] for call in sent["dead_letter"].await_args_list} == {"control"}

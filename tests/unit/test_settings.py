@@ -1,0 +1,70 @@
+"""Each setting is declared once (variable, default, meaning), read from the environment, and the
+README's configuration table is the one generated from the declarations."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from streams.settings import SettingsError, declared, load_settings, markdown_table
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_table_is_generated_from_the_declarations():
+    text = README.read_text()
+    block = re.search(r"<!-- settings:begin -->\n(.*?)<!-- settings:end -->", text, re.DOTALL)
+    assert block is not None, "README has no generated settings table"
+    assert block.group(1) == markdown_table(), "README's table is out of date: run `make readme`"
+
+
+def test_every_setting_has_its_own_variable_and_a_meaning():
+    items = declared()
+    envs = [item.env for item in items]
+    assert len(envs) == len(set(envs))
+    assert all(item.doc and re.fullmatch(r"(KAFKA|INTEGRITY)_[A-Z_]+", item.env) for item in items)
+
+
+def test_defaults_come_from_the_declarations():
+    settings = load_settings({})
+    for item in declared():
+        value = settings
+        for part in item.path.split("."):
+            value = getattr(value, part)
+        assert value == item.default, item.path
+
+
+def test_variables_are_read_with_their_types():
+    settings = load_settings(
+        {
+            "INTEGRITY_YOLO_STRIDE": "5",
+            "INTEGRITY_BEHAVIOUR_READING_WINDOW_S": "12.5",
+            "INTEGRITY_DATA_DIR": "/tmp/w",
+            "INTEGRITY_EMBEDDED_BROKER": "off",
+            "INTEGRITY_TOPIC_RESULTS": "other.results",
+        }
+    )
+    assert settings.vision.yolo_stride == 5
+    assert settings.behaviour.reading_window_s == 12.5
+    assert settings.data_dir == Path("/tmp/w")
+    assert settings.broker.embedded is False
+    assert settings.topics.results == "other.results"
+
+
+def test_the_embedded_broker_is_assumed_only_at_the_default_address():
+    assert load_settings({}).broker.embedded is True
+    assert load_settings({"KAFKA_BOOTSTRAP_SERVERS": "kafka:9092"}).broker.embedded is False
+    assert load_settings(
+        {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:5555", "INTEGRITY_EMBEDDED_BROKER": "1"}
+    ).broker.embedded
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [("INTEGRITY_YOLO_STRIDE", "three"), ("INTEGRITY_FACE_TOO_SMALL", "6%"), ("INTEGRITY_EMBEDDED_BROKER", "maybe")],
+)
+def test_a_value_that_does_not_fit_is_refused_naming_the_variable(variable, value):
+    with pytest.raises(SettingsError, match=variable):
+        load_settings({variable: value})
