@@ -85,7 +85,7 @@ async def expire_idle_sessions() -> None:
                 session_id,
                 "expire",
                 stored.get("candidate_id", ""),
-                policy=stored.get("policy", "default"),
+                policy=stored["policy"],
                 at_ms=now,
             )
             await control_topic.send(key=session_id.encode(), value=record)

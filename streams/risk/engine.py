@@ -36,11 +36,15 @@ class RiskEngine:
     def policy_for(self, state: SessionState) -> RiskPolicy:
         return self.policies.get(state.policy)
 
+    def _new_session(self, session_id: str, candidate_id: str = "") -> SessionState:
+        """A session no start record has named a policy for: the configured default judges it."""
+        return SessionState(session_id=session_id, candidate_id=candidate_id, policy=self.policies.default)
+
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self, state: SessionState | None, record: SessionControl) -> SessionState:
         """A SessionControl start: candidate, policy and metadata of the session."""
-        state = state or SessionState(session_id=record["session_id"])
+        state = state or self._new_session(record["session_id"])
         state.candidate_id = record["candidate_id"] or state.candidate_id
         state.policy = self.policies.get(record.get("policy")).name
         state.metadata = dict(record.get("metadata") or {})
@@ -51,7 +55,7 @@ class RiskEngine:
         self, state: SessionState | None, record: SessionControl, now_ms: int | None = None
     ) -> SessionState:
         """A SessionControl end: the session is over once its last frame is scored."""
-        state = state or SessionState(session_id=record["session_id"], candidate_id=record["candidate_id"])
+        state = state or self._new_session(record["session_id"], record["candidate_id"])
         state.status = "ending"
         state.end_requested_wall_ms = now_ms if now_ms is not None else _wall_ms()
         state.expected_last_sequence = record.get("last_sequence")
@@ -81,7 +85,7 @@ class RiskEngine:
         """Score ``observation`` (an ``integrity.Observation``) into ``state``; returns (state, Result)."""
         started = time.perf_counter()
         if state is None:
-            state = SessionState(session_id=observation["session_id"], candidate_id=observation["candidate_id"])
+            state = self._new_session(observation["session_id"], observation["candidate_id"])
         state.candidate_id = state.candidate_id or observation["candidate_id"]
         policy = self.policy_for(state)
         book = state.evidence

@@ -26,8 +26,9 @@ def new_evidence() -> dict[str, Any]:
 @dataclass
 class SessionState:
     session_id: str
-    candidate_id: str = ""
-    policy: str = "default"
+    candidate_id: str
+    # The name of the policy that judges the session (streams/risk/policies).
+    policy: str
     metadata: dict[str, str] = field(default_factory=dict)
     status: str = "active"  # active | ending
     frames: int = 0

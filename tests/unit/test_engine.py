@@ -186,6 +186,13 @@ def test_sessions_pick_their_policy(engine):
     assert unknown.policy == "default"
 
 
+def test_a_session_that_names_no_policy_gets_the_configured_default():
+    engine = RiskEngine(PolicyBook(default="strict"))
+    state, _ = run(engine, timeline("1" * 5))
+    assert state.policy == "strict"
+    assert engine.request_end(None, {"session_id": "s9", "candidate_id": "c", "last_sequence": 3}).policy == "strict"
+
+
 def test_an_end_waits_for_the_last_frame(engine):
     observations = timeline("1" * 20 + "0" * 30)
     state, _ = run(engine, observations[:40])
