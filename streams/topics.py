@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from faust.types import TopicT
+
 from streams.app import app, settings
 from streams.serializers import AvroCodec
 
@@ -19,7 +21,7 @@ __all__ = [
 _topics = settings.topics
 
 
-def _topic(name: str, record: str):  # -> faust.TopicT
+def _topic(name: str, record: str) -> TopicT:
     return app.topic(
         name,
         key_serializer="raw",
