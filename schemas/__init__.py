@@ -17,7 +17,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 
-__all__ = ["SCHEMA_DIR", "AvroRecordCodec", "RecordDecodeError", "codec_for"]
+__all__ = ["NAMESPACE", "SCHEMA_DIR", "AvroRecordCodec", "RecordDecodeError", "codec_for"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 NAMESPACE = "integrity"

@@ -23,7 +23,7 @@ analyser = BehaviourAnalyser(settings.behaviour)
 _vision_pool = ThreadPoolExecutor(max_workers=settings.vision.vision_threads, thread_name_prefix="vision")
 vision_ready = asyncio.Event()
 
-STAGE = Stage("detection", record="Frame", errors="vision", refusals={ImageDecodeError: "bad image"})
+STAGE = Stage("detection", record="Frame", errors="vision", refusals={ImageDecodeError: "bad image"}, ingress=True)
 
 
 @app.task

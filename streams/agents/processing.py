@@ -5,11 +5,17 @@ that is empty (a null value) or not decodable, a record the stage refuses (``Ref
 the stage lists as a refusal), and an unexpected error all end as a DeadLetter on the dead-letter topic
 with the stage, the reason, the source offset and the original bytes. Payloads go to that topic, never
 to the log: frames are biometric data.
+
+Ingress topics (frames, session control) take records from any client. A record on another partition
+than the one its key belongs on (``streams.kafka.partitioning``: a librdkafka producer with its default
+CRC32 partitioner) is forwarded there once, untouched, and counted: a session's frames, control records,
+state and results always meet on one partition, so a session never exists twice.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +23,12 @@ from typing import Any
 from faust.types import EventT, StreamT
 
 from schemas.records import DeadLetter, now_ms
+from streams.app import settings
+from streams.kafka.partitioning import partition_of
 from streams.serializers import Undecodable
 from streams.topics import dead_letter_topic
 
-__all__ = ["Refused", "Stage", "process", "send_dead_letter"]
+__all__ = ["Refused", "Stage", "forwarded", "process", "send_dead_letter"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +47,12 @@ class Stage:
     errors: str
     # Exceptions that mean "this record is refused", with the reason's prefix ("bad image: ...").
     refusals: Mapping[type[Exception], str] = field(default_factory=dict)
+    # Records come from outside producers: route each to its key's partition first.
+    ingress: bool = False
+
+
+# Records forwarded to their key's partition, by topic (shown by /health/).
+forwarded: Counter[str] = Counter()
 
 
 Handler = Callable[[EventT, Any], Awaitable[None]]
@@ -48,6 +62,8 @@ async def process(stream: StreamT, stage: Stage, handle: Handler) -> None:
     """Feed each record of ``stream`` to ``handle``; dead-letter what cannot be processed, and go on."""
     refusals = tuple(stage.refusals)
     async for event in stream.events():
+        if stage.ingress and await _forwarded_to_its_partition(event):
+            continue
         value = event.value
         if value is None:
             await send_dead_letter(event, stage.name, f"no {stage.record} record: the value is null (a tombstone)")
@@ -66,6 +82,30 @@ async def process(stream: StreamT, stage: Stage, handle: Handler) -> None:
             message = event.message
             log.exception("%s failed on %s[%d]@%d", stage.name, message.topic, message.partition, message.offset)
             await send_dead_letter(event, stage.name, f"{stage.errors} error: {type(exc).__name__}: {exc}")
+
+
+async def _forwarded_to_its_partition(event: EventT) -> bool:
+    """Forward a record that sits on another partition than its key's; True when it was forwarded."""
+    message = event.message
+    if not isinstance(message.key, bytes):
+        return False  # no key to route by: the stage refuses it
+    home = partition_of(message.key, settings.topics.partitions)
+    if message.partition == home:
+        return False
+    await event.forward(message.topic, partition=home)
+    forwarded[message.topic] += 1
+    if forwarded[message.topic] == 1 or forwarded[message.topic] % 1000 == 0:
+        log.warning(
+            "%d record(s) of %s arrived on a partition other than their key's (murmur2) and were forwarded, "
+            "e.g. %s[%d]@%d to partition %d: set the producer's partitioner to murmur2_random to save the hop",
+            forwarded[message.topic],
+            message.topic,
+            message.topic,
+            message.partition,
+            message.offset,
+            home,
+        )
+    return True
 
 
 async def send_dead_letter(event: EventT, stage: str, reason: str) -> None:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 engine = RiskEngine(PolicyBook(settings.risk.policy_dir, settings.risk.default_policy))
 
 RISK = Stage("risk", record="Observation", errors="risk", refusals={LateObservation: "late observation"})
-CONTROL = Stage("control", record="SessionControl", errors="control")
+CONTROL = Stage("control", record="SessionControl", errors="control", ingress=True)
 
 
 def _load(session_id: str) -> SessionState | None:
@@ -75,17 +75,32 @@ async def control_sessions(stream: StreamT) -> None:
     await process(stream, CONTROL, control)
 
 
+class ExpiryRequests:
+    """Which idle sessions to ask to expire: each once, not on every tick, until its state changes.
+
+    An expire that finds nothing to finish is not asked again, so no session, however it got stuck,
+    makes the timer send control records forever."""
+
+    def __init__(self) -> None:
+        self._asked: dict[str, tuple[int | None, int | None]] = {}
+
+    def due(self, idle: dict[str, SessionState]) -> list[str]:
+        marks = {sid: (state.last_frame_wall_ms, state.end_requested_wall_ms) for sid, state in idle.items()}
+        due = [sid for sid, mark in marks.items() if self._asked.get(sid) != mark]
+        self._asked = marks  # sessions no longer idle, or gone, are forgotten
+        return due
+
+
+_expiry_requests = ExpiryRequests()
+
+
 @app.timer(interval=settings.risk.expiry_check_s)
 async def expire_idle_sessions() -> None:
     """Every worker, over the partitions it owns: ask for the expiry of sessions without frames."""
     now = now_ms()
-    for session_id, stored in list(sessions.items()):
-        if stored and engine.is_idle(SessionState.from_dict(stored), now, settings.risk.end_grace_s):
-            record = new_session_control(
-                session_id,
-                "expire",
-                stored.get("candidate_id", ""),
-                policy=stored["policy"],
-                at_ms=now,
-            )
-            await control_topic.send(key=session_id.encode(), value=record)
+    states = (SessionState.from_dict(stored) for stored in list(sessions.values()) if stored)
+    idle = {state.session_id: state for state in states if engine.is_idle(state, now, settings.risk.end_grace_s)}
+    for session_id in _expiry_requests.due(idle):
+        state = idle[session_id]
+        record = new_session_control(session_id, "expire", state.candidate_id, policy=state.policy, at_ms=now)
+        await control_topic.send(key=session_id.encode(), value=record)

@@ -9,6 +9,7 @@ analyze   run the vision stage offline on images or videos, one line per frame
 sample    build the sample recorded session
 demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
 settings  every setting with its variable, default and current value
+schemas   the published, self-contained schemas, and the loading order of the source files
 bench     benchmarks: printed figures and a JSON file
 """
 
@@ -182,6 +183,28 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    from schemas.published import PUBLISHED_DIR, loading_order, published_files
+
+    if args.order:
+        print("\n".join(loading_order()))
+        return 0
+    if args.write:
+        PUBLISHED_DIR.mkdir(exist_ok=True)
+        for name, text in published_files().items():
+            (PUBLISHED_DIR / name).write_text(text)
+        print(f"wrote {len(published_files())} schemas to {PUBLISHED_DIR}", file=sys.stderr)
+        return 0
+    stale = [
+        name
+        for name, text in published_files().items()
+        if not (PUBLISHED_DIR / name).is_file() or (PUBLISHED_DIR / name).read_text() != text
+    ]
+    for name in stale:
+        print(f"out of date: {PUBLISHED_DIR / name} (run: integrity schemas --write)", file=sys.stderr)
+    return 1 if stale else 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     out = Path(args.out or f".integrity/bench/{args.bench}.json")
     if args.bench == "pipeline":
@@ -264,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("settings", help="every setting: its variable, and its value here (or its default)")
     p.add_argument("--markdown", action="store_true", help="the README's configuration table")
     p.set_defaults(func=_cmd_settings)
+
+    p = sub.add_parser("schemas", help="check (or --write) the published self-contained schemas")
+    p.add_argument("--write", action="store_true", help="write schemas/published/ from the source files")
+    p.add_argument("--order", action="store_true", help="print the order in which to load the source files")
+    p.set_defaults(func=_cmd_schemas)
 
     p = sub.add_parser("bench", help="benchmarks: printed figures and a JSON file")
     bench = p.add_subparsers(dest="bench", required=True)

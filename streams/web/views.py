@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streams.agents.detection import pipeline, vision_ready
+from streams.agents.processing import forwarded
 from streams.app import app, settings
 from streams.topics import sessions
 
@@ -16,6 +17,8 @@ async def health(web, request):
         "vision": "ready" if ready else "warming up",
         "objects": "on" if objects.available else f"unavailable: {objects.unavailable_reason}",
         "yolo_stride": settings.vision.yolo_stride,
+        # Ingress records a producer put on another partition than their key's, forwarded there.
+        "forwarded_to_key_partition": dict(forwarded),
     }
     return web.json(body, status=200 if ready else 503)
 

@@ -79,6 +79,17 @@ def test_an_idle_session_is_expired_by_the_timer(settings, worker):
     assert report["reason"] == "expired"
     assert report["frames"] == len(session)
     assert session_state(worker, "lc-idle") is None
+    # Asked once: the timer (every second here) sends no further control records for the session.
+    time.sleep(4)
+    expires = collect(
+        settings,
+        settings.topics.control,
+        "SessionControl",
+        lambda r: r["session_id"] == "lc-idle" and r["action"] == "expire",
+        100,
+        timeout_s=3,
+    )
+    assert len(expires) == 1
 
 
 def test_redelivered_observations_give_the_same_scores(settings, worker):

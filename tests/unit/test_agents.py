@@ -13,7 +13,9 @@ from unittest.mock import AsyncMock
 import pytest
 
 from schemas.records import Observation
+from streams.kafka.partitioning import partition_of
 from streams.serializers import Undecodable
+from streams.settings import load_settings
 from tests.helpers.frames import frame_record
 
 
@@ -52,6 +54,11 @@ async def _until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None
         await asyncio.sleep(0.02)
 
 
+def home(key: bytes) -> int:
+    """The partition a record with ``key`` belongs on; the agents forward records put elsewhere."""
+    return partition_of(key, load_settings().topics.partitions)
+
+
 def _reasons(mock: AsyncMock) -> list[str]:
     return [call.kwargs["value"]["reason"] for call in mock.await_args_list]
 
@@ -59,11 +66,13 @@ def _reasons(mock: AsyncMock) -> list[str]:
 def test_frames_that_cannot_be_analysed_become_dead_letters_and_the_stream_goes_on(agents, sent):
     async def run() -> None:
         async with agents["detection"].analyse_frames.test_context() as agent:
-            await agent.put(Undecodable("not an Avro single-object record", b"xx"), key=b"s1")
-            await agent.put(None, key=b"s1")
-            await agent.put(frame_record("s1", 0, 0, "one_face"), key=b"someone-else")
-            await agent.put(frame_record("s1", 1, 0, "one_face", image=b"\xff\xd8 not a jpeg"), key=b"s1")
-            await agent.put(frame_record("s1", 2, 0, "one_face"), key=b"s1")
+            await agent.put(Undecodable("not an Avro single-object record", b"xx"), key=b"s1", partition=home(b"s1"))
+            await agent.put(None, key=b"s1", partition=home(b"s1"))
+            await agent.put(frame_record("s1", 0, 0, "one_face"), key=b"someone-else", partition=home(b"someone-else"))
+            await agent.put(
+                frame_record("s1", 1, 0, "one_face", image=b"\xff\xd8 not a jpeg"), key=b"s1", partition=home(b"s1")
+            )
+            await agent.put(frame_record("s1", 2, 0, "one_face"), key=b"s1", partition=home(b"s1"))
             await _until(lambda: sent["events"].await_count == 1)
 
     asyncio.run(run())
@@ -91,8 +100,8 @@ def test_an_unexpected_vision_error_costs_one_frame(agents, sent, monkeypatch):
 
     async def run() -> None:
         async with agents["detection"].analyse_frames.test_context() as agent:
-            await agent.put(frame_record("s2", 0, 0, "one_face"), key=b"s2")
-            await agent.put(frame_record("s2", 1, 200, "one_face"), key=b"s2")
+            await agent.put(frame_record("s2", 0, 0, "one_face"), key=b"s2", partition=home(b"s2"))
+            await agent.put(frame_record("s2", 1, 200, "one_face"), key=b"s2", partition=home(b"s2"))
             await _until(lambda: sent["events"].await_count == 1)
 
     asyncio.run(run())
@@ -124,11 +133,13 @@ def test_late_and_broken_observations_become_dead_letters(agents, sent):
 
     async def run() -> None:
         async with agents["risk"].assess_observations.test_context() as agent:
-            await agent.put(_observation("s3", 0, start + 60_000), key=b"s3")
-            await agent.put(_observation("s3", 1, start), key=b"s3")  # 60 s behind: beyond the 30 s bound
-            await agent.put(Undecodable("corrupt Observation body", b"\xc3\x01"), key=b"s3")
-            await agent.put(None, key=b"s3")
-            await agent.put(_observation("s3", 2, start + 60_200), key=b"s3")
+            await agent.put(_observation("s3", 0, start + 60_000), key=b"s3", partition=home(b"s3"))
+            await agent.put(
+                _observation("s3", 1, start), key=b"s3", partition=home(b"s3")
+            )  # 60 s behind: beyond the 30 s bound
+            await agent.put(Undecodable("corrupt Observation body", b"\xc3\x01"), key=b"s3", partition=home(b"s3"))
+            await agent.put(None, key=b"s3", partition=home(b"s3"))
+            await agent.put(_observation("s3", 2, start + 60_200), key=b"s3", partition=home(b"s3"))
             await _until(lambda: sent["results"].await_count == 2)
 
     asyncio.run(run())
@@ -144,8 +155,12 @@ def test_late_and_broken_observations_become_dead_letters(agents, sent):
 def test_a_control_record_that_cannot_be_read_is_dead_lettered(agents, sent):
     async def run() -> None:
         async with agents["risk"].control_sessions.test_context() as agent:
-            await agent.put(None, key=b"s4")
-            await agent.put(Undecodable("schema fingerprint 00 is not SessionControl's", b"\xc3\x01"), key=b"s4")
+            await agent.put(None, key=b"s4", partition=home(b"s4"))
+            await agent.put(
+                Undecodable("schema fingerprint 00 is not SessionControl's", b"\xc3\x01"),
+                key=b"s4",
+                partition=home(b"s4"),
+            )
             await _until(lambda: sent["dead_letter"].await_count == 2)
 
     asyncio.run(run())
@@ -154,3 +169,15 @@ def test_a_control_record_that_cannot_be_read_is_dead_lettered(agents, sent):
         "bad SessionControl record: schema fingerprint 00 is not SessionControl's",
     ]
     assert {call.kwargs["value"]["stage"] for call in sent["dead_letter"].await_args_list} == {"control"}
+
+
+def test_an_idle_session_is_asked_to_expire_once_until_its_state_changes(agents):
+    from streams.risk import SessionState
+
+    requests = agents["risk"].ExpiryRequests()
+    idle = SessionState("s5", "c", "default", last_frame_wall_ms=1_000)
+    assert requests.due({"s5": idle}) == ["s5"]
+    assert requests.due({"s5": idle}) == []  # still there (a ghost the expire cannot reach): not asked again
+    assert requests.due({}) == []  # gone
+    later = SessionState("s5", "c", "default", last_frame_wall_ms=2_000)
+    assert requests.due({"s5": later}) == ["s5"]  # a new frame came, and it went idle again
