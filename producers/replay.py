@@ -45,7 +45,8 @@ async def replay(
     session, candidate = options.session_id, options.candidate_id
     sent = 0
     if options.control:
-        await publisher.send_control(new_session_control(session, "start", candidate, policy=options.policy))
+        start = new_session_control(session, "start", candidate, policy=options.policy, source="replay")
+        await publisher.send_control(start)
     started = time.monotonic()
     for _ in range(options.loops):
         for image in iter_images(path):
@@ -61,5 +62,6 @@ async def replay(
             if on_progress is not None:
                 on_progress(sent, total)
     if options.control:
-        await publisher.send_control(new_session_control(session, "end", candidate, last_sequence=sent - 1))
+        end = new_session_control(session, "end", candidate, last_sequence=sent - 1, source="replay")
+        await publisher.send_control(end)
     return sent

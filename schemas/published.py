@@ -4,6 +4,8 @@ The source files in ``schemas/`` reference each other by name, so Apache ``avro`
 others must read them in dependency order (``loading_order``). The published files under
 ``schemas/published/`` need no order: every named type is defined inline at its first use. They are
 generated from the sources (``integrity schemas --write``) and a test fails when they are out of date.
+Writing them also files each published version that changed into ``schemas/history/`` under its
+fingerprint, so workers keep reading records written with it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from schemas import NAMESPACE, SCHEMA_DIR, codec_for
+from fastavro.schema import parse_schema
 
-__all__ = ["PUBLISHED_DIR", "TOP_LEVEL", "loading_order", "published_files", "standalone"]
+from schemas import HISTORY_DIR, NAMESPACE, SCHEMA_DIR, codec_for, schema_fingerprint
+
+__all__ = ["PUBLISHED_DIR", "TOP_LEVEL", "loading_order", "published_files", "standalone", "write_published"]
 
 PUBLISHED_DIR = SCHEMA_DIR / "published"
 # The records that travel on a topic, as opposed to the types nested inside them.
@@ -44,6 +48,24 @@ def standalone(name: str) -> dict[str, Any]:
 def published_files() -> dict[str, str]:
     """File name -> text of every published schema."""
     return {f"{NAMESPACE}.{name}.avsc": json.dumps(standalone(name), indent=2) + "\n" for name in TOP_LEVEL}
+
+
+def write_published() -> list[Path]:
+    """Write the published schemas; a published version that changes is first filed into the history.
+
+    Returns the history files written."""
+    PUBLISHED_DIR.mkdir(exist_ok=True)
+    HISTORY_DIR.mkdir(exist_ok=True)
+    archived = []
+    for name, text in published_files().items():
+        path = PUBLISHED_DIR / name
+        if path.is_file():
+            old = schema_fingerprint(parse_schema(json.loads(path.read_text()), named_schemas={}))
+            if old != schema_fingerprint(parse_schema(json.loads(text), named_schemas={})):
+                archived.append(HISTORY_DIR / f"{name.removesuffix('.avsc')}.{old.hex()}.avsc")
+                archived[-1].write_text(path.read_text())
+        path.write_text(text)
+    return archived
 
 
 def _references(schema: Any) -> set[str]:

@@ -52,6 +52,7 @@ class Frame(TypedDict):
     width: int
     height: int
     source: str
+    metadata: dict[str, str]
 
 
 class Face(TypedDict):
@@ -159,6 +160,7 @@ class SessionControl(TypedDict):
     at_ms: int
     metadata: dict[str, str]
     last_sequence: int | None
+    source: str
 
 
 class Evidence(TypedDict):
@@ -199,6 +201,8 @@ class DeadLetter(TypedDict):
     reason: str
     failed_at_ms: int
     payload: bytes | None
+    payload_size: int | None
+    payload_sha256: str | None
 
 
 def now_ms() -> int:
@@ -217,6 +221,7 @@ def new_frame(
     width: int = 640,
     height: int = 480,
     source: str = "replay",
+    metadata: dict[str, str] | None = None,
 ) -> Frame:
     """A Frame; captured now unless ``captured_at_ms`` says when."""
     return {
@@ -229,6 +234,7 @@ def new_frame(
         "width": width,
         "height": height,
         "source": source,
+        "metadata": metadata or {},
     }
 
 
@@ -241,6 +247,7 @@ def new_session_control(
     metadata: dict[str, str] | None = None,
     last_sequence: int | None = None,
     at_ms: int | None = None,
+    source: str = "",
 ) -> SessionControl:
     """A SessionControl record: start (with its policy), end (with the last frame's sequence) or expire."""
     return {
@@ -251,4 +258,5 @@ def new_session_control(
         "at_ms": now_ms() if at_ms is None else at_ms,
         "metadata": metadata or {},
         "last_sequence": last_sequence,
+        "source": source,
     }

@@ -20,6 +20,7 @@ __all__ = [
     "BehaviourSettings",
     "BrokerSettings",
     "Declared",
+    "IngressSettings",
     "RiskSettings",
     "Settings",
     "SettingsError",
@@ -205,6 +206,17 @@ class RiskSettings:
 
 
 @dataclass(frozen=True)
+class IngressSettings:
+    # Faust's producer refuses requests over ~1 MB (producer_max_request_size): a larger dead letter would
+    # fail to send and the record would be lost, so a payload is cut here and its digest kept.
+    dead_letter_max_payload_bytes: int = setting(
+        512 * 1024,
+        "INTEGRITY_DEAD_LETTER_MAX_PAYLOAD_BYTES",
+        "a dead letter keeps at most this many bytes of the refused record (and the whole record's SHA-256)",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     app_id: str = setting(
@@ -219,6 +231,7 @@ class Settings:
     vision: VisionSettings = field(default_factory=VisionSettings)
     behaviour: BehaviourSettings = field(default_factory=BehaviourSettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
+    ingress: IngressSettings = field(default_factory=IngressSettings)
 
 
 # -- reading the declarations ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ state and results always meet on one partition, so a session never exists twice.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -108,20 +109,42 @@ async def _forwarded_to_its_partition(event: EventT) -> bool:
     return True
 
 
-async def send_dead_letter(event: EventT, stage: str, reason: str) -> None:
-    """Dead-letter the record behind ``event``. The payload goes to the topic, never to the log."""
-    message = event.message
-    key = message.key if isinstance(message.key, bytes) else None
-    payload = message.value if isinstance(message.value, bytes) else None
-    log.warning("dead letter from %s[%d]@%d (%s): %s", message.topic, message.partition, message.offset, stage, reason)
-    record: DeadLetter = {
-        "source_topic": message.topic,
-        "source_partition": message.partition,
-        "source_offset": message.offset,
+def dead_letter(
+    *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, stage: str, reason: str
+) -> DeadLetter:
+    """The DeadLetter of a refused record; a value over the size limit keeps its prefix and its digest."""
+    limit = settings.ingress.dead_letter_max_payload_bytes
+    return {
+        "source_topic": topic,
+        "source_partition": partition,
+        "source_offset": offset,
         "key": key,
         "stage": stage,
         "reason": reason,
         "failed_at_ms": now_ms(),
-        "payload": payload,
+        "payload": value[:limit] if value is not None else None,
+        "payload_size": len(value) if value is not None else None,
+        "payload_sha256": hashlib.sha256(value).hexdigest() if value is not None else None,
     }
-    await dead_letter_topic.send(key=key, value=record)
+
+
+async def send_dead_letter(event: EventT, stage: str, reason: str) -> None:
+    """Dead-letter the record behind ``event``. The payload goes to the topic, never to the log."""
+    message = event.message
+    where = f"{message.topic}[{message.partition}]@{message.offset}"
+    log.warning("dead letter from %s (%s): %s", where, stage, reason)
+    key = message.key if isinstance(message.key, bytes) else None
+    value = message.value if isinstance(message.value, bytes) else None
+    record = dead_letter(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=key,
+        value=value,
+        stage=stage,
+        reason=reason,
+    )
+    try:
+        await dead_letter_topic.send(key=key, value=record)
+    except Exception:  # the agent must go on; the log says which record could not be kept
+        log.exception("could not dead-letter %s (%s): %s", where, stage, reason)

@@ -102,5 +102,7 @@ async def expire_idle_sessions() -> None:
     idle = {state.session_id: state for state in states if engine.is_idle(state, now, settings.risk.end_grace_s)}
     for session_id in _expiry_requests.due(idle):
         state = idle[session_id]
-        record = new_session_control(session_id, "expire", state.candidate_id, policy=state.policy, at_ms=now)
+        record = new_session_control(
+            session_id, "expire", state.candidate_id, policy=state.policy, at_ms=now, source="timer"
+        )
         await control_topic.send(key=session_id.encode(), value=record)

@@ -184,15 +184,14 @@ def _cmd_settings(args: argparse.Namespace) -> int:
 
 
 def _cmd_schemas(args: argparse.Namespace) -> int:
-    from schemas.published import PUBLISHED_DIR, loading_order, published_files
+    from schemas.published import PUBLISHED_DIR, loading_order, published_files, write_published
 
     if args.order:
         print("\n".join(loading_order()))
         return 0
     if args.write:
-        PUBLISHED_DIR.mkdir(exist_ok=True)
-        for name, text in published_files().items():
-            (PUBLISHED_DIR / name).write_text(text)
+        for archived in write_published():
+            print(f"filed the previous version into {archived}", file=sys.stderr)
         print(f"wrote {len(published_files())} schemas to {PUBLISHED_DIR}", file=sys.stderr)
         return 0
     stale = [

@@ -89,6 +89,7 @@ def _play_platform(bootstrap: str, partitioner: str | None, session_id: str, sce
             "at_ms": int(time.time() * 1000),
             "metadata": {"room": "7"},
             "last_sequence": None,
+            "source": "confluent-kafka",
         } | fields
         producer.produce("integrity.session-control", key=key, value=encode(CONTROL, record))
 
@@ -106,6 +107,7 @@ def _play_platform(bootstrap: str, partitioner: str | None, session_id: str, sce
                 "width": 640,
                 "height": 480,
                 "source": "confluent-kafka",
+                "metadata": {"camera": "front"},
             }
             producer.produce("integrity.frames", key=key, value=encode(FRAME, frame))
             sequence += 1

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import urllib.request
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
+from producers.images import encode_jpeg
+from samples.scenes import scene_image
+from schemas import codec_for
 from tests.helpers.frames import SHARED_WEIGHTS, frame_record, timeline
 from tests.helpers.kafka import collect, publish, results_of
 
@@ -83,6 +89,25 @@ def test_malformed_frames_go_to_the_dead_letter_topic_and_the_stream_goes_on(set
         letter["stage"] == "detection" and letter["source_topic"] == settings.topics.frames for letter in letters
     )
     assert letters[0]["payload"] == b"\x00\x01 definitely not Avro"
+
+
+def test_a_frame_too_large_to_dead_letter_whole_is_kept_as_a_prefix_and_a_digest(settings, worker):
+    # A 4000x3000 photo with sensor noise: about 2 MB of JPEG, over Kafka's usual 1 MB request limit.
+    big = cv2.resize(scene_image("one_face"), (4000, 3000)).astype(np.float32)
+    noisy = np.clip(big + np.random.default_rng(5).normal(0, 4, big.shape), 0, 255).astype(np.uint8)
+    huge = frame_record("it-huge", 0, START, "one_face", image=encode_jpeg(noisy, 90))
+    huge["width"], huge["height"] = 4000, 3000
+    after = frame_record("it-huge", 1, START + 200, "one_face")
+    publish(settings, [(settings.topics.frames, "it-huge", huge), (settings.topics.frames, "it-huge", after)])
+
+    assert [r["frame_sequence"] for r in results_of(settings, "it-huge", 1)] == [1]
+    letter = collect(settings, settings.topics.dead_letter, "DeadLetter", lambda d: d["key"] == b"it-huge", 1)[0]
+    whole = codec_for("Frame").encode(huge)
+    assert len(whole) > 1_000_000
+    assert letter["reason"].startswith("bad image: image is 4000x3000")
+    assert letter["payload"] == whole[: settings.ingress.dead_letter_max_payload_bytes]
+    assert letter["payload_size"] == len(whole)
+    assert letter["payload_sha256"] == hashlib.sha256(whole).hexdigest()
 
 
 def _get(worker, path: str) -> dict:

@@ -68,6 +68,7 @@ CONTROL = {
     "at_ms": 1_700_000_000_000,
     "metadata": {"room": "7"},
     "last_sequence": 41,
+    "source": "platform",
 }
 REPORT = {
     "session_id": "s1",
@@ -101,6 +102,8 @@ DEAD_LETTER = {
     "reason": "bad image",
     "failed_at_ms": 1_700_000_000_000,
     "payload": b"\x00\x01",
+    "payload_size": 2,
+    "payload_sha256": "0" * 64,
 }
 
 RECORDS = {
@@ -129,7 +132,7 @@ def test_fingerprints_differ_between_record_types():
 
 def test_a_record_of_another_type_is_refused():
     data = codec_for("Result").encode(RESULT)
-    with pytest.raises(RecordDecodeError, match="fingerprint"):
+    with pytest.raises(RecordDecodeError, match="not a known version of Frame"):
         codec_for("Frame").decode(data)
 
 

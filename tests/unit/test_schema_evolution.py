@@ -1,0 +1,76 @@
+"""Schema evolution: records written with a past version of a record type (kept in schemas/history/ by
+fingerprint) are read into the current version; unknown versions are refused, naming the known ones."""
+
+from __future__ import annotations
+
+import io
+
+import avro.io
+import avro.schema
+import pytest
+
+from schemas import HISTORY_DIR, RecordDecodeError, codec_for
+from schemas.published import TOP_LEVEL
+
+
+def _previous(name: str) -> avro.schema.Schema:
+    files = sorted(HISTORY_DIR.glob(f"integrity.{name}.*.avsc"))
+    assert files, f"no past version of {name}"
+    return avro.schema.parse(files[-1].read_text())
+
+
+def _written_by_an_old_producer(schema: avro.schema.Schema, record: dict) -> bytes:
+    """What a producer still on the old schema sends, encoded by Apache avro."""
+    out = io.BytesIO()
+    out.write(b"\xc3\x01" + schema.fingerprint("CRC-64-AVRO"))
+    avro.io.DatumWriter(schema).write(record, avro.io.BinaryEncoder(out))
+    return out.getvalue()
+
+
+def test_a_frame_of_the_previous_version_is_read_with_the_new_fields_defaulted():
+    old = {
+        "session_id": "s1",
+        "candidate_id": "c1",
+        "sequence": 7,
+        "captured_at_ms": 1_800_000_000_000,
+        "image": b"\xff\xd8\xff",
+        "encoding": "JPEG",
+        "width": 640,
+        "height": 480,
+        "source": "old-platform",
+    }
+    data = _written_by_an_old_producer(_previous("Frame"), old)
+    assert data[2:10] != codec_for("Frame").fingerprint
+    assert codec_for("Frame").decode(data) == old | {"metadata": {}}
+
+
+def test_a_session_control_of_the_previous_version_is_read_with_the_new_fields_defaulted():
+    old = {
+        "session_id": "s1",
+        "action": "end",
+        "candidate_id": "c1",
+        "policy": "strict",
+        "at_ms": 1_800_000_000_000,
+        "metadata": {},
+        "last_sequence": 41,
+    }
+    data = _written_by_an_old_producer(_previous("SessionControl"), old)
+    assert codec_for("SessionControl").decode(data) == old | {"source": ""}
+
+
+def test_history_files_are_named_by_their_fingerprint_and_none_is_current():
+    for path in HISTORY_DIR.glob("*.avsc"):
+        name, fingerprint = path.name.split(".")[1:3]
+        assert name in TOP_LEVEL
+        parsed = avro.schema.parse(path.read_text())
+        assert parsed.fingerprint("CRC-64-AVRO").hex() == fingerprint
+        assert bytes.fromhex(fingerprint) in codec_for(name).past_versions
+        assert bytes.fromhex(fingerprint) != codec_for(name).fingerprint
+
+
+def test_an_unknown_version_is_refused_naming_the_known_ones():
+    data = b"\xc3\x01" + bytes(8) + b"\x00"
+    with pytest.raises(RecordDecodeError, match="is not a known version of Frame") as refused:
+        codec_for("Frame").decode(data)
+    assert codec_for("Frame").fingerprint.hex() in str(refused.value)
+    assert all(fp.hex() in str(refused.value) for fp in codec_for("Frame").past_versions)
