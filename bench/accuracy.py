@@ -41,7 +41,9 @@ def _photos() -> dict[str, np.ndarray]:
 
 def _observe(pipeline: VisionPipeline, image: np.ndarray) -> Observation:
     with contextlib.redirect_stdout(io.StringIO()):
-        return pipeline.observe(new_frame("a", 0, encode_jpeg(image, 92), captured_at_ms=0))
+        height, width = image.shape[:2]
+        frame = new_frame("a", 0, encode_jpeg(image, 92), width=width, height=height, captured_at_ms=0)
+        return pipeline.observe(frame)
 
 
 def _row(name: str, truth: str, obs: Observation) -> list[Any]:

@@ -73,7 +73,9 @@ async def _produce(settings: Settings, run: PipelineRun, frames: list[bytes], se
                         await asyncio.sleep(delay)
                 image = frames[sequence % len(frames)]
                 await publisher.send_frame(
-                    new_frame(session_id, sequence, image, candidate_id=f"cand-{index}", source="bench")
+                    new_frame(
+                        session_id, sequence, image, width=640, height=480, candidate_id=f"cand-{index}", source="bench"
+                    )
                 )
                 sequence += 1
                 sent[0] += 1

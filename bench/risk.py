@@ -51,6 +51,7 @@ def _observations(count: int, sessions: int) -> list[Observation]:
                 "observed_at_ms": captured + 5,
                 "brightness": 100.0,
                 "too_dark": False,
+                "image_too_small": False,
                 "faces": []
                 if kind == "face_absent"
                 else [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],

@@ -78,7 +78,8 @@ def _run(settings: VisionSettings, frames: list[bytes], warmup: int = 5) -> dict
     timings: dict[str, list[float]] = {stage: [] for stage in _STAGES}
     for sequence, image in enumerate(frames):
         with _quiet():
-            observation = pipeline.observe(new_frame("bench", sequence, image, captured_at_ms=sequence * 200))
+            frame = new_frame("bench", sequence, image, width=640, height=480, captured_at_ms=sequence * 200)
+            observation = pipeline.observe(frame)
         state = analyser.annotate(state, observation)
         if sequence < warmup:
             continue

@@ -56,7 +56,7 @@ async def replay(
                 if delay > 0:
                     await asyncio.sleep(delay)
             jpeg = encode_jpeg(fit(image, options.width, options.height), options.jpeg_quality)
-            frame = new_frame(session, sent, jpeg, candidate_id=candidate, width=options.width, height=options.height)
+            frame = new_frame(session, sent, jpeg, width=options.width, height=options.height, candidate_id=candidate)
             await publisher.send_frame(frame)
             sent += 1
             if on_progress is not None:

@@ -123,6 +123,7 @@ class Observation(TypedDict):
     timings_ms: dict[str, float]
     conditions: list[Condition]
     events: list[Event]
+    image_too_small: bool
 
 
 class Reason(TypedDict):
@@ -215,15 +216,15 @@ def new_frame(
     sequence: int,
     image: bytes,
     *,
+    width: int,
+    height: int,
     captured_at_ms: int | None = None,
     candidate_id: str = "",
     encoding: ImageEncoding = "JPEG",
-    width: int = 640,
-    height: int = 480,
     source: str = "replay",
     metadata: dict[str, str] | None = None,
 ) -> Frame:
-    """A Frame; captured now unless ``captured_at_ms`` says when."""
+    """A Frame of an image of ``width`` x ``height`` pixels; captured now unless ``captured_at_ms`` says when."""
     return {
         "session_id": session_id,
         "candidate_id": candidate_id,

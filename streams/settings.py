@@ -119,6 +119,13 @@ class VisionSettings:
     face_too_small: float = setting(
         0.06, "INTEGRITY_FACE_TOO_SMALL", "faces narrower than this share of the frame are too small to read gaze from"
     )
+    # The full-range face model looks at a 192x192 input: in an image under 96 px on its shorter side a
+    # face spans a few dozen pixels at most, so "no face" says nothing about the candidate. A judgement.
+    min_image_side: int = setting(
+        96,
+        "INTEGRITY_MIN_IMAGE_SIDE",
+        "frames smaller than this (pixels, shorter side) cannot show a face: low visibility, never absence",
+    )
     yolo_weights: str = setting(
         "",
         "INTEGRITY_YOLO_WEIGHTS",
@@ -207,6 +214,22 @@ class RiskSettings:
 
 @dataclass(frozen=True)
 class IngressSettings:
+    # Ids are keys, table keys and log fields: a 2 MB "session id" is garbage, not a session.
+    max_id_length: int = setting(128, "INTEGRITY_MAX_ID_LENGTH", "longest session or candidate id accepted")
+    max_metadata_entries: int = setting(
+        32, "INTEGRITY_MAX_METADATA_ENTRIES", "most metadata entries a record may carry"
+    )
+    max_metadata_entry_length: int = setting(
+        256, "INTEGRITY_MAX_METADATA_ENTRY_LENGTH", "longest metadata entry (key plus value, characters)"
+    )
+    # Capture and control times are the platform's clock; the broker stamps each record when it is
+    # produced. Ten minutes absorbs clock drift and a producer's queue, not a time in 1970 or 2100, nor
+    # seconds sent as milliseconds.
+    max_clock_skew_s: float = setting(
+        600.0,
+        "INTEGRITY_MAX_CLOCK_SKEW_S",
+        "records whose captured_at_ms / at_ms is further than this from the broker's timestamp are refused",
+    )
     # Faust's producer refuses requests over ~1 MB (producer_max_request_size): a larger dead letter would
     # fail to send and the record would be lost, so a payload is cut here and its digest kept.
     dead_letter_max_payload_bytes: int = setting(

@@ -12,6 +12,7 @@ from schemas.records import Frame
 from streams.agents.processing import Refused, Stage, process
 from streams.app import app, settings
 from streams.topics import behaviour, events_topic, frames_topic
+from streams.validation import frame_refusal
 from streams.vision import BehaviourAnalyser, ImageDecodeError, VisionPipeline
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ async def analyse(event: EventT, frame: Frame) -> None:
         # Per-session state lives on the partition of the session id: a frame keyed otherwise
         # would be analysed against another partition's state.
         raise Refused(f"frame key {event.key!r} is not its session id")
+    if reason := frame_refusal(frame, int(event.message.timestamp * 1000), settings.ingress):
+        raise Refused(reason)
     observation = await asyncio.get_running_loop().run_in_executor(_vision_pool, pipeline.observe, frame)
     behaviour[session_id] = analyser.annotate(behaviour.get(session_id), observation)
     await events_topic.send(key=session_id.encode(), value=observation)

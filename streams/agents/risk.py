@@ -11,10 +11,11 @@ import logging
 from faust.types import EventT, StreamT
 
 from schemas.records import EndReason, Observation, SessionControl, new_session_control, now_ms
-from streams.agents.processing import Stage, process
+from streams.agents.processing import Refused, Stage, process
 from streams.app import app, settings
 from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, final_report
 from streams.topics import behaviour, control_topic, events_topic, reports_topic, results_topic, sessions
+from streams.validation import control_refusal
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,16 @@ async def assess(event: EventT, observation: Observation) -> None:
 
 async def control(event: EventT, record: SessionControl) -> None:
     session_id, action = record["session_id"], record["action"]
+    if event.key != session_id.encode():
+        raise Refused(f"control record key {event.key!r} is not its session id")
+    received_ms = int(event.message.timestamp * 1000)
+    if reason := control_refusal(record, received_ms, settings.ingress, engine.policies.policies):
+        raise Refused(reason)
     state = _load(session_id)
+    if action == "end" and state is None and record["last_sequence"] is None:
+        # With last_sequence, an end may come before the session's first frame is scored (frames
+        # queue behind detection): the end waits for it. Without, there is nothing to wait for.
+        raise Refused(f"end of session {session_id!r}, which has not started or has already ended")
     if action == "start":
         sessions[session_id] = engine.start(state, record).to_dict()
     elif action == "end":

@@ -16,7 +16,7 @@ from producers.images import IMAGE_SUFFIXES, encode_jpeg, image_files, iter_imag
 from schemas.records import ImageEncoding, Observation, Verdict, new_frame
 from streams.risk import PolicyBook, RiskEngine
 from streams.settings import Settings
-from streams.vision import BehaviourAnalyser, VisionPipeline
+from streams.vision import BehaviourAnalyser, VisionPipeline, decode_image
 
 __all__ = ["AnalysedFrame", "analyze", "iter_frames", "with_stride"]
 
@@ -55,7 +55,16 @@ def analyze(paths: list[Path], settings: Settings, fps: float = 5.0) -> Iterator
     engine = RiskEngine(PolicyBook(settings.risk.policy_dir, settings.risk.default_policy))
     behaviour_state = risk_state = None
     for sequence, (name, image, encoding) in enumerate(iter_frames(paths)):
-        frame = new_frame("analyze", sequence, image, captured_at_ms=int(sequence * 1000 / fps), encoding=encoding)
+        height, width = decode_image(image, encoding).shape[:2]  # a Frame declares its size
+        frame = new_frame(
+            "analyze",
+            sequence,
+            image,
+            width=width,
+            height=height,
+            captured_at_ms=int(sequence * 1000 / fps),
+            encoding=encoding,
+        )
         observation = pipeline.observe(frame)
         behaviour_state = analyser.annotate(behaviour_state, observation)
         risk_state, result = engine.apply(risk_state, observation)

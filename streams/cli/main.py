@@ -218,6 +218,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from bench.risk import main as bench_risk
 
         return bench_risk(args.observations, args.sessions, out)
+    if args.bench == "fuzz":
+        from bench.fuzz import main as bench_fuzz
+
+        return bench_fuzz(args.records, args.seed, out)
     if args.bench == "accuracy":
         from bench.accuracy import main as bench_accuracy
 
@@ -309,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--observations", type=int, default=20000)
     b.add_argument("--sessions", type=int, default=50)
     b.add_argument("--out", help="JSON file (default .integrity/bench/risk.json)")
+    b = bench.add_parser("fuzz", help="bad and good records of many kinds: dead-lettered by reason, answered")
+    b.add_argument("--records", type=int, default=2000)
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--out", help="JSON file (default .integrity/bench/fuzz.json)")
     b = bench.add_parser("accuracy", help="the vision stage on real photos and transformations with known truth")
     b.add_argument("--out", help="JSON file (default .integrity/bench/accuracy.json)")
     p.set_defaults(func=_cmd_bench)

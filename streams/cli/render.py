@@ -26,18 +26,22 @@ def format_objects(objects: list[DetectedObject] | None, status: ObjectsStatus) 
 
 
 def format_result(result: Result) -> str:
-    """One line a person can scan: session, frame, score, verdict, what holds now, why."""
+    """One line a person can scan: session, frame, score, verdict, what holds now, why.
+
+    The final Result answers the session, not a frame: its line has no frame number nor frame details."""
     reasons = ", ".join(f"{r['event_type']} {100 * r['share']:.0f}%" for r in result["reasons"]) or "-"
+    verdict = f"risk {result['risk_score']:5.1f}  {result['verdict'].upper():<12} conf {result['confidence']:.2f}"
+    attention = f"attention {result['attention']:3.0f}"
+    if result["final"]:
+        return f"FINAL {result['session_id']} (end of session)  {verdict}  {attention}  reasons [{reasons}]"
     started = [
         f"{e['type']} {'start' if e['ended_at_ms'] is None else 'end'}"
         for e in result["recent_events"]
         if e["frame_sequence"] == result["frame_sequence"]
     ]
     return (
-        ("FINAL " if result["final"] else "") + f"{result['session_id']} #{result['frame_sequence']:<5} "
-        f"risk {result['risk_score']:5.1f}  {result['verdict'].upper():<12} "
-        f"conf {result['confidence']:.2f}  faces {result['face_count']}  gaze {result['gaze'] or '-':<6}  "
-        f"attention {result['attention']:3.0f}  {format_objects(result['objects'], result['objects_status'])}  "
+        f"{result['session_id']} #{result['frame_sequence']:<5} {verdict}  faces {result['face_count']}  "
+        f"gaze {result['gaze'] or '-':<6}  {attention}  {format_objects(result['objects'], result['objects_status'])}  "
         f"now [{', '.join(result['conditions'])}]  reasons [{reasons}]"
         + (f"  events [{', '.join(started)}]" if started else "")
         + f"  {result['processing_time_ms']:.1f} ms"

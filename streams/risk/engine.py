@@ -187,7 +187,9 @@ class RiskEngine:
         return {
             "session_id": state.session_id,
             "candidate_id": state.candidate_id,
-            "frame_sequence": observation["frame_sequence"] if observation else state.last_sequence,
+            # The final Result answers the session, not a frame: a platform storing Results by frame
+            # must not overwrite its last frame's with it.
+            "frame_sequence": observation["frame_sequence"] if observation else -1,
             "captured_at_ms": observation["captured_at_ms"] if observation else (state.last_captured_at_ms or 0),
             "timestamp_ms": now_ms if now_ms is not None else _wall_ms(),
             "cheating": verdict.cheating,

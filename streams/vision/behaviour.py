@@ -115,13 +115,15 @@ class BehaviourAnalyser:
         faces = obs["faces"]
         readable = [face for face in faces if not face["too_small"]]
         signals: dict[str, tuple[bool | None, float]] = {}
-        low_visibility = obs["too_dark"] or (bool(faces) and not readable)
+        cannot_see = obs["too_dark"] or obs["image_too_small"]
+        low_visibility = cannot_see or (bool(faces) and not readable)
         signals["low_visibility"] = (low_visibility, 1.0)
         if faces:
             signals["face_absent"] = (False, 1.0)
-        elif not obs["too_dark"]:
+        elif not cannot_see:
             signals["face_absent"] = (True, 1.0)
-        # In the dark "no face" means "cannot see", never "absent": the signal stays unknown.
+        # In the dark, or in a thumbnail of an image, "no face" means "cannot see", never "absent": the
+        # signal stays unknown.
         second = faces[1]["confidence"] if len(faces) > 1 else 1.0
         signals["multiple_faces"] = (len(faces) > 1, second)
 

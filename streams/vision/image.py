@@ -13,7 +13,7 @@ _MAGIC = {"JPEG": (b"\xff\xd8",), "PNG": (b"\x89PNG",), "WEBP": (b"RIFF",)}
 
 
 class ImageDecodeError(ValueError):
-    """The frame's image bytes are not a decodable image of the declared encoding."""
+    """The frame's image bytes are not a decodable image of the declared encoding and size."""
 
 
 def decode_image(data: bytes, encoding: str = "JPEG") -> np.ndarray:

@@ -17,7 +17,7 @@ from streams.settings import VisionSettings
 from streams.vision.face import FaceDetector
 from streams.vision.gaze import GazeLimits, eye_state, gaze
 from streams.vision.head_pose import head_pose
-from streams.vision.image import decode_image
+from streams.vision.image import ImageDecodeError, decode_image
 from streams.vision.landmarks import FaceLandmarker
 from streams.vision.mouth import mouth_open_ratio
 from streams.vision.objects import ObjectDetector
@@ -63,6 +63,11 @@ class VisionPipeline:
         """Observe one frame. Raises ``ImageDecodeError`` for an image that cannot be decoded."""
         watch = _Stopwatch()
         image = decode_image(frame["image"], frame["encoding"])
+        height, width = image.shape[:2]
+        if (width, height) != (frame["width"], frame["height"]):
+            raise ImageDecodeError(
+                f"the image is {width}x{height}, the frame declares {frame['width']}x{frame['height']}"
+            )
         watch.lap("decode")
         luma = brightness(image)
 
@@ -105,6 +110,7 @@ class VisionPipeline:
             "observed_at_ms": int(time.time() * 1000),
             "brightness": round(luma, 2),
             "too_dark": luma < self.settings.too_dark_brightness,
+            "image_too_small": min(width, height) < self.settings.min_image_side,
             "faces": faces,
             "head_pose": pose,
             "gaze": gaze_record,

@@ -139,6 +139,18 @@ def test_bench_risk_runs(tmp_path):
     assert figures["core_per_s"] > 0 and figures["rocksdb_per_s"] > 0 and figures["agent_per_s"] > 0
 
 
+@pytest.mark.integration
+def test_bench_fuzz_dead_letters_every_bad_record_and_answers_every_good_one(tmp_path):
+    out = tmp_path / "fuzz.json"
+    done = integrity("bench", "fuzz", "--records", "300", "--seed", "3", "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(out.read_text())["fuzz"]
+    assert figures["worker_alive"] is True
+    assert sum(figures["sent"].values()) == 300
+    assert figures["one_pixel_face_absent_results"] == 0
+    assert "dead letters by reason" in done.stdout
+
+
 def test_the_app_creates_its_data_folder_with_parents(tmp_path):
     # `faust -A streams.app worker` in a fresh checkout: Faust itself would not create .integrity/.
     folder = tmp_path / "fresh" / ".integrity" / "worker"

@@ -6,15 +6,25 @@ import os
 from functools import cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from producers.images import encode_jpeg
 from samples.photos import ultralytics_asset as asset
 from samples.photos import zidane_face
 from samples.scenes import scene_image
-from schemas.records import Frame, new_frame
+from schemas.records import Frame, new_frame, now_ms
 
-__all__ = ["INTERVAL_MS", "SHARED_WEIGHTS", "asset", "frame_record", "scene_jpeg", "timeline", "zidane_face"]
+__all__ = [
+    "INTERVAL_MS",
+    "SHARED_WEIGHTS",
+    "START_MS",
+    "asset",
+    "frame_record",
+    "scene_jpeg",
+    "timeline",
+    "zidane_face",
+]
 
 # The real COCO weights of ../shared/models (never copied into the repo); INTEGRITY_YOLO_WEIGHTS wins.
 SHARED_WEIGHTS = os.environ.get(
@@ -23,6 +33,8 @@ SHARED_WEIGHTS = os.environ.get(
 )
 
 INTERVAL_MS = 200  # 5 frames per second of capture time
+# Sessions of this test run start now: the worker refuses capture times far from the broker's clock.
+START_MS = now_ms()
 
 
 @cache
@@ -34,15 +46,29 @@ def scene_jpeg(scene: str) -> bytes:
     return encode_jpeg(_scene(scene), 90)
 
 
+def _size(jpeg: bytes) -> tuple[int, int]:
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    return (image.shape[1], image.shape[0]) if image is not None else (640, 480)
+
+
 def frame_record(session_id: str, sequence: int, captured_at_ms: int, scene: str, image: bytes | None = None) -> Frame:
+    """A Frame of ``scene`` (or of ``image``, declared at its own size; undecodable bytes as 640x480)."""
     jpeg = scene_jpeg(scene) if image is None else image
+    width, height = _size(jpeg)
     return new_frame(
-        session_id, sequence, jpeg, captured_at_ms=captured_at_ms, candidate_id=f"cand-{session_id}", source="test"
+        session_id,
+        sequence,
+        jpeg,
+        width=width,
+        height=height,
+        captured_at_ms=captured_at_ms,
+        candidate_id=f"cand-{session_id}",
+        source="test",
     )
 
 
 def timeline(
-    session_id: str, scenes: list[tuple[str, int]], first_sequence: int = 0, start_ms: int = 1_800_000_000_000
+    session_id: str, scenes: list[tuple[str, int]], first_sequence: int = 0, start_ms: int = START_MS
 ) -> list[Frame]:
     """Frames of real photos ("one_face", "face_absent", "two_faces"), ``count`` of each, 5 per second."""
     frames, sequence = [], first_sequence

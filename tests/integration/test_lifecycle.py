@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 def frames(session_id: str, scenes: list[tuple[str, int]], first: int = 0) -> list[Frame]:
-    return timeline(session_id, scenes, first, start_ms=1_810_000_000_000)
+    return timeline(session_id, scenes, first)
 
 
 def session_state(worker, session_id: str) -> dict | None:

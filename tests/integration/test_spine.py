@@ -15,10 +15,10 @@ import pytest
 from producers.images import encode_jpeg
 from samples.scenes import scene_image
 from schemas import codec_for
-from tests.helpers.frames import SHARED_WEIGHTS, frame_record, timeline
+from tests.helpers.frames import SHARED_WEIGHTS, START_MS, frame_record, timeline
 from tests.helpers.kafka import collect, publish, results_of
 
-START = 1_800_000_000_000
+START = START_MS
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,11 @@ from unittest.mock import AsyncMock
 
 import pytest
 
-from schemas.records import Observation
+from schemas.records import Observation, new_session_control
 from streams.kafka.partitioning import partition_of
 from streams.serializers import Undecodable
 from streams.settings import load_settings
-from tests.helpers.frames import frame_record
+from tests.helpers.frames import START_MS, frame_record
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +68,15 @@ def test_frames_that_cannot_be_analysed_become_dead_letters_and_the_stream_goes_
         async with agents["detection"].analyse_frames.test_context() as agent:
             await agent.put(Undecodable("not an Avro single-object record", b"xx"), key=b"s1", partition=home(b"s1"))
             await agent.put(None, key=b"s1", partition=home(b"s1"))
-            await agent.put(frame_record("s1", 0, 0, "one_face"), key=b"someone-else", partition=home(b"someone-else"))
             await agent.put(
-                frame_record("s1", 1, 0, "one_face", image=b"\xff\xd8 not a jpeg"), key=b"s1", partition=home(b"s1")
+                frame_record("s1", 0, START_MS, "one_face"), key=b"someone-else", partition=home(b"someone-else")
             )
-            await agent.put(frame_record("s1", 2, 0, "one_face"), key=b"s1", partition=home(b"s1"))
+            await agent.put(
+                frame_record("s1", 1, START_MS, "one_face", image=b"\xff\xd8 not a jpeg"),
+                key=b"s1",
+                partition=home(b"s1"),
+            )
+            await agent.put(frame_record("s1", 2, START_MS, "one_face"), key=b"s1", partition=home(b"s1"))
             await _until(lambda: sent["events"].await_count == 1)
 
     asyncio.run(run())
@@ -100,8 +104,8 @@ def test_an_unexpected_vision_error_costs_one_frame(agents, sent, monkeypatch):
 
     async def run() -> None:
         async with agents["detection"].analyse_frames.test_context() as agent:
-            await agent.put(frame_record("s2", 0, 0, "one_face"), key=b"s2", partition=home(b"s2"))
-            await agent.put(frame_record("s2", 1, 200, "one_face"), key=b"s2", partition=home(b"s2"))
+            await agent.put(frame_record("s2", 0, START_MS, "one_face"), key=b"s2", partition=home(b"s2"))
+            await agent.put(frame_record("s2", 1, START_MS + 200, "one_face"), key=b"s2", partition=home(b"s2"))
             await _until(lambda: sent["events"].await_count == 1)
 
     asyncio.run(run())
@@ -117,6 +121,7 @@ def _observation(session_id: str, sequence: int, captured_at_ms: int) -> Observa
         "observed_at_ms": captured_at_ms + 5,
         "brightness": 100.0,
         "too_dark": False,
+        "image_too_small": False,
         "faces": [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
         "head_pose": None,
         "gaze": None,
@@ -181,3 +186,44 @@ def test_an_idle_session_is_asked_to_expire_once_until_its_state_changes(agents)
     assert requests.due({}) == []  # gone
     later = SessionState("s5", "c", "default", last_frame_wall_ms=2_000)
     assert requests.due({"s5": later}) == ["s5"]  # a new frame came, and it went idle again
+
+
+def test_frames_that_break_the_contract_are_refused_at_the_edge(agents, sent):
+    def frame(sequence: int, **changes):
+        return frame_record("s6", sequence, START_MS + 200 * max(sequence, 0), "one_face") | changes
+
+    async def run() -> None:
+        async with agents["detection"].analyse_frames.test_context() as agent:
+            await agent.put(frame(0, session_id=""), key=b"", partition=home(b""))
+            await agent.put(frame(-5), key=b"s6", partition=home(b"s6"))
+            await agent.put(frame(1, captured_at_ms=0), key=b"s6", partition=home(b"s6"))
+            await agent.put(frame(2, captured_at_ms=4_102_444_800_000), key=b"s6", partition=home(b"s6"))
+            await agent.put(frame(3, width=1280), key=b"s6", partition=home(b"s6"))
+            await agent.put(frame(4, candidate_id="x" * 500), key=b"s6", partition=home(b"s6"))
+            await agent.put(frame(5), key=b"s6", partition=home(b"s6"))
+            await _until(lambda: sent["events"].await_count == 1)
+
+    asyncio.run(run())
+    reasons = _reasons(sent["dead_letter"])
+    assert reasons[0] == "session id is empty"
+    assert reasons[1] == "sequence -5 is negative"
+    assert reasons[2].startswith("captured_at_ms is ") and "behind the broker's timestamp" in reasons[2]
+    assert "ahead of the broker's timestamp" in reasons[3]
+    assert reasons[4] == "bad image: the image is 640x480, the frame declares 1280x480"
+    assert reasons[5] == "candidate id is 500 characters long, over the 128 allowed"
+    assert sent["events"].await_args.kwargs["value"]["frame_sequence"] == 5
+
+
+def test_control_records_that_cannot_apply_are_refused(agents, sent):
+    async def run() -> None:
+        async with agents["risk"].control_sessions.test_context() as agent:
+            start = new_session_control("s7", "start", "c", policy="lenient")
+            await agent.put(start, key=b"s7", partition=home(b"s7"))
+            await agent.put(new_session_control("s7", "end", "c"), key=b"s7", partition=home(b"s7"))
+            await _until(lambda: sent["dead_letter"].await_count == 2)
+
+    asyncio.run(run())
+    assert _reasons(sent["dead_letter"]) == [
+        "unknown policy 'lenient' (known: default, strict)",
+        "end of session 's7', which has not started or has already ended",
+    ]

@@ -13,6 +13,7 @@ def obs(
     faces: int = 1,
     *,
     dark: bool = False,
+    tiny: bool = False,
     direction: str = "center",
     mouth: float = 0.0,
     objects: list[dict] | None = None,
@@ -35,6 +36,7 @@ def obs(
         "frame_sequence": seq,
         "captured_at_ms": seq * interval_ms,
         "too_dark": dark,
+        "image_too_small": tiny,
         "faces": [FACE] * faces,
         "gaze": gaze,
         "objects": objects,
@@ -83,6 +85,13 @@ def test_a_glance_is_not_looking_away():
 
 def test_darkness_is_low_visibility_never_absence():
     _, timeline, events = run([obs(i, faces=0, dark=True) for i in range(30)])
+    assert not any("face_absent" in t for t in timeline)
+    assert "low_visibility" in timeline[-1]
+    assert [e["type"] for e in events] == ["low_visibility"]
+
+
+def test_an_image_too_small_to_show_a_face_is_low_visibility_never_absence():
+    _, timeline, events = run([obs(i, faces=0, tiny=True) for i in range(30)])
     assert not any("face_absent" in t for t in timeline)
     assert "low_visibility" in timeline[-1]
     assert [e["type"] for e in events] == ["low_visibility"]

@@ -193,6 +193,13 @@ def test_a_session_that_names_no_policy_gets_the_configured_default():
     assert engine.request_end(None, {"session_id": "s9", "candidate_id": "c", "last_sequence": 3}).policy == "strict"
 
 
+def test_the_final_result_answers_the_session_not_a_frame(engine):
+    state, results = run(engine, timeline("1" * 20))
+    final = engine.result(state, final=True)
+    assert final["final"] is True and final["frame_sequence"] == -1
+    assert results[-1]["frame_sequence"] == 19 and final["risk_score"] == results[-1]["risk_score"]
+
+
 def test_an_end_waits_for_the_last_frame(engine):
     observations = timeline("1" * 20 + "0" * 30)
     state, _ = run(engine, observations[:40])

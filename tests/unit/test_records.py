@@ -104,8 +104,8 @@ def test_the_checker_catches_a_drift():
 
 
 def test_the_constructors_build_valid_records():
-    frame = records.new_frame("s1", 0, b"\xff\xd8", captured_at_ms=5)
+    frame = records.new_frame("s1", 0, b"\xff\xd8", width=640, height=480, captured_at_ms=5)
     control = records.new_session_control("s1", "end", "c1", last_sequence=41)
     assert codec_for("Frame").decode(codec_for("Frame").encode(frame)) == frame
     assert codec_for("SessionControl").decode(codec_for("SessionControl").encode(control)) == control
-    assert records.new_frame("s1", 1, b"")["captured_at_ms"] > 1_700_000_000_000
+    assert records.new_frame("s1", 1, b"", width=1, height=1)["captured_at_ms"] > 1_700_000_000_000

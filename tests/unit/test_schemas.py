@@ -22,6 +22,7 @@ OBSERVATION = {
     "observed_at_ms": 1_700_000_000_010,
     "brightness": 110.5,
     "too_dark": False,
+    "image_too_small": False,
     "faces": [{"confidence": 0.9, "x": 0.1, "y": 0.2, "width": 0.3, "height": 0.4, "too_small": False}],
     "head_pose": {"yaw": 12.0, "pitch": 8.0, "roll": -2.0},
     "gaze": {

@@ -153,6 +153,19 @@ def test_a_truncated_jpeg_is_refused_or_decoded_never_crashes():
         assert image.ndim == 3
 
 
+def test_a_frame_whose_image_is_not_its_declared_size_is_refused(pipeline):
+    declared = frame_record("s", 0, 0, "one_face") | {"width": 1280, "height": 720}
+    with pytest.raises(ImageDecodeError, match="the image is 640x480, the frame declares 1280x720"):
+        pipeline.observe(declared)
+
+
+def test_a_one_pixel_camera_is_an_image_too_small_not_an_absent_face(pipeline):
+    one_pixel = encode_jpeg(np.full((1, 1, 3), 128, np.uint8))
+    observation = pipeline.observe(frame_record("s", 0, 0, "one_face", image=one_pixel))
+    assert observation["image_too_small"] is True and observation["faces"] == []
+    assert pipeline.observe(frame_record("s", 0, 0, "one_face"))["image_too_small"] is False
+
+
 def test_png_frames_decode():
     _ok, png = cv2.imencode(".png", np.zeros((48, 64, 3), np.uint8))
     assert decode_image(png.tobytes(), "PNG").shape == (48, 64, 3)

@@ -1,0 +1,189 @@
+"""`integrity bench fuzz`: bad and good records of many kinds through the embedded broker and one worker.
+
+Prints, per kind, how many records were sent, how many were dead-lettered (by reason) and how many were
+answered with a Result, and checks that every refused kind was dead-lettered whole and every good one
+answered: nothing lost, nothing bad scored. The worker must still be alive at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.output import print_table, write_json
+from producers.images import encode_jpeg
+from samples.scenes import scene_image
+from schemas import codec_for
+from schemas.records import Frame, new_frame, new_session_control, now_ms
+from streams.kafka.clients import session_publisher
+from streams.kafka.local_stack import LocalStack
+from streams.kafka.reader import collect
+from streams.settings import Settings
+
+__all__ = ["main"]
+
+# kind -> what the worker must do with it: "refuse" (a dead letter) or "answer" (a Result).
+EXPECTED = {
+    "random bytes": "refuse",
+    "unknown fingerprint": "refuse",
+    "truncated Frame": "refuse",
+    "Frame with trailing bytes": "refuse",
+    "null value (tombstone)": "refuse",
+    "empty session id": "refuse",
+    "mis-keyed frame": "refuse",
+    "negative sequence": "refuse",
+    "captured in 1970": "refuse",
+    "captured in 2100": "refuse",
+    "declared size not the image's": "refuse",
+    "control: unknown policy": "refuse",
+    "control: end of nothing": "refuse",
+    "1x1 image": "answer",
+    "good frame": "answer",
+}
+
+
+def _normalised(reason: str) -> str:
+    """A dead-letter reason without its particulars (numbers, quoted values, fingerprints)."""
+    reason = re.sub(r"'[^']*'|b'[^']*'|\b[0-9a-f]{16}\b", "…", reason)
+    return re.sub(r"\d+", "N", reason)[:90]
+
+
+def _records(count: int, seed: int) -> list[tuple[str, str, str, bytes | None]]:
+    """(kind, topic key name, session id, value) in a shuffled order; good sessions keep their frame order."""
+    rng = random.Random(seed)
+    frame_codec, control_codec = codec_for("Frame"), codec_for("SessionControl")
+    face = encode_jpeg(scene_image("one_face"), 85)
+    tiny = encode_jpeg(np.full((1, 1, 3), 128, np.uint8))
+    now = now_ms()
+    sequences: Counter[str] = Counter()
+
+    def frame(session: str, **changes: Any) -> Frame:
+        sequence = sequences[session]
+        sequences[session] += 1
+        record = new_frame(session, sequence, face, width=640, height=480, captured_at_ms=now + sequence * 200)
+        return record | changes  # type: ignore[return-value]
+
+    makers: dict[str, Callable[[int], tuple[str, str, bytes | None]]] = {
+        "random bytes": lambda i: ("frames", f"fz-{i % 7}", rng.randbytes(rng.randint(0, 300))),
+        "unknown fingerprint": lambda i: ("frames", f"fz-{i % 7}", b"\xc3\x01" + rng.randbytes(8) + b"\x00" * 20),
+        "truncated Frame": lambda i: ("frames", "fz-t", frame_codec.encode(frame("fz-t"))[: rng.randint(11, 200)]),
+        "Frame with trailing bytes": lambda i: ("frames", "fz-p", frame_codec.encode(frame("fz-p")) + b"\x00"),
+        "null value (tombstone)": lambda i: ("frames", f"fz-{i % 7}", None),
+        "empty session id": lambda i: ("frames", "", frame_codec.encode(frame("", session_id=""))),
+        "mis-keyed frame": lambda i: ("frames", "fz-other", frame_codec.encode(frame("fz-m"))),
+        "negative sequence": lambda i: ("frames", "fz-n", frame_codec.encode(frame("fz-n", sequence=-5))),
+        "captured in 1970": lambda i: ("frames", "fz-o", frame_codec.encode(frame("fz-o", captured_at_ms=1000))),
+        "captured in 2100": lambda i: (
+            "frames",
+            "fz-f",
+            frame_codec.encode(frame("fz-f", captured_at_ms=4_102_444_800_000)),
+        ),
+        "declared size not the image's": lambda i: (
+            "frames",
+            "fz-d",
+            frame_codec.encode(frame("fz-d", width=1920, height=1080)),
+        ),
+        "control: unknown policy": lambda i: (
+            "control",
+            f"fz-c{i}",
+            control_codec.encode(new_session_control(f"fz-c{i}", "start", "c", policy="no-such-policy")),
+        ),
+        "control: end of nothing": lambda i: (
+            "control",
+            f"fz-e{i}",
+            control_codec.encode(new_session_control(f"fz-e{i}", "end", "c")),
+        ),
+        "1x1 image": lambda i: (
+            "frames",
+            "fz-tiny",
+            frame_codec.encode(frame("fz-tiny", image=tiny, width=1, height=1)),
+        ),
+        "good frame": lambda i: ("frames", f"fz-good-{i % 5}", b""),  # encoded below, in sequence order
+    }
+    kinds = [rng.choice(list(makers)) for _ in range(count)]
+    out = []
+    for index, kind in enumerate(kinds):
+        topic, session, value = makers[kind](index)
+        out.append((kind, topic, session, value))
+    # Good frames get their sequences in the order they are sent.
+    for position, (kind, topic, session, _) in enumerate(out):
+        if kind == "good frame":
+            out[position] = (kind, topic, session, frame_codec.encode(frame(session)))
+    return out
+
+
+async def _send(settings: Settings, records: list[tuple[str, str, str, bytes | None]]) -> None:
+    topics = {"frames": settings.topics.frames, "control": settings.topics.control}
+    async with session_publisher(settings) as publisher:
+        for _, topic, session, value in records:
+            await publisher.send_raw(topics[topic], session, value)
+
+
+def _session_kinds(records: list[tuple[str, str, str, bytes | None]]) -> dict[str, str]:
+    return {session: kind for kind, _, session, _ in records if kind in {"good frame", "1x1 image"}}
+
+
+def run_fuzz(count: int, seed: int, workdir: Path) -> dict[str, Any]:
+    records = _records(count, seed)
+    sent = Counter(kind for kind, *_ in records)
+    answered_sessions = _session_kinds(records)
+    with LocalStack(workdir, worker_env={"INTEGRITY_LOG_LEVEL": "error"}) as stack:
+        settings = stack.settings
+        asyncio.run(_send(settings, records))
+        print(f"sent {len(records)} records; waiting for the worker to answer them", file=sys.stderr, flush=True)
+        want_answers = sum(sent[k] for k, v in EXPECTED.items() if v == "answer")
+        want_letters = sum(sent[k] for k, v in EXPECTED.items() if v == "refuse")
+        results = asyncio.run(
+            collect(settings, settings.topics.results, "Result", lambda r: not r["final"], want_answers, 300)
+        )
+        letters = asyncio.run(collect(settings, settings.topics.dead_letter, "DeadLetter", count=want_letters))
+        alive = stack.worker.process is not None and stack.worker.process.poll() is None
+        health = stack.worker.health() or {}
+    answered = Counter(answered_sessions.get(r["session_id"], "other") for r in results)
+    tiny_verdicts = Counter(r["verdict"] for r in results if r["session_id"] == "fz-tiny")
+    tiny_absent = sum("face_absent" in r["conditions"] for r in results if r["session_id"] == "fz-tiny")
+    by_reason = Counter(_normalised(letter["reason"]) for letter in letters)
+    return {
+        "records": len(records),
+        "sent": dict(sent),
+        "answered": dict(answered),
+        "dead_letters": len(letters),
+        "dead_letters_by_reason": dict(by_reason.most_common()),
+        "one_pixel_verdicts": dict(tiny_verdicts),
+        "one_pixel_face_absent_results": tiny_absent,
+        "worker_alive": alive,
+        "forwarded_to_key_partition": health.get("forwarded_to_key_partition", {}),
+    }
+
+
+def main(count: int, seed: int, out: Path) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="integrity-bench-fuzz-"))
+    try:
+        figures = run_fuzz(count, seed, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    refused = sum(figures["sent"].get(k, 0) for k, v in EXPECTED.items() if v == "refuse")
+    answerable = sum(figures["sent"].get(k, 0) for k, v in EXPECTED.items() if v == "answer")
+    rows = [[kind, figures["sent"].get(kind, 0), EXPECTED[kind]] for kind in EXPECTED]
+    print_table(f"fuzz: {figures['records']} records (seed {seed})", ["kind", "sent", "expected"], rows)
+    reasons = [[count, reason] for reason, count in figures["dead_letters_by_reason"].items()]
+    print_table("dead letters by reason", ["count", "reason"], reasons)
+    answered = sum(figures["answered"].values())
+    print(
+        f"\nrefusable {refused}, dead-lettered {figures['dead_letters']}; answerable {answerable}, answered "
+        f"{answered}; 1x1 camera verdicts {figures['one_pixel_verdicts']} (face_absent in "
+        f"{figures['one_pixel_face_absent_results']} results); worker alive: {figures['worker_alive']}"
+    )
+    write_json(out, {"fuzz": figures})
+    ok = figures["worker_alive"] and figures["dead_letters"] == refused and answered == answerable
+    return 0 if ok else 1

@@ -1,0 +1,78 @@
+"""What a record from outside must satisfy before the stream takes it: the contract's rules at the edge.
+
+Plain Python over records (no Faust, no Kafka), so a gateway or a test checks the same rules. Each check
+returns the reason a record is refused, for its dead letter, or None. The image itself (decodable, its
+size as declared) is checked where it is decoded, in ``streams.vision.image``.
+
+A repeated sequence is not refused: a frame whose sequence the session has already analysed is a
+redelivery (Kafka delivers at least once, and a producer may resend): it is answered again and never
+counted twice (``streams.vision.behaviour``, ``streams.risk.engine``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from schemas.records import Frame, SessionControl
+from streams.settings import IngressSettings
+
+__all__ = ["control_refusal", "frame_refusal"]
+
+
+def _id_refusal(what: str, value: str, limits: IngressSettings, *, required: bool) -> str | None:
+    if required and not value.strip():
+        return f"{what} is empty"
+    if len(value) > limits.max_id_length:
+        return f"{what} is {len(value)} characters long, over the {limits.max_id_length} allowed"
+    return None
+
+
+def _metadata_refusal(metadata: dict[str, str], limits: IngressSettings) -> str | None:
+    if len(metadata) > limits.max_metadata_entries:
+        return f"metadata has {len(metadata)} entries, over the {limits.max_metadata_entries} allowed"
+    longest = max((len(k) + len(v) for k, v in metadata.items()), default=0)
+    if longest > limits.max_metadata_entry_length:
+        return f"a metadata entry is {longest} characters long, over the {limits.max_metadata_entry_length} allowed"
+    return None
+
+
+def _clock_refusal(what: str, at_ms: int, received_ms: int, limits: IngressSettings) -> str | None:
+    skew_s = (at_ms - received_ms) / 1000.0
+    if abs(skew_s) > limits.max_clock_skew_s:
+        side = "ahead of" if skew_s > 0 else "behind"
+        return (
+            f"{what} is {abs(skew_s):.0f} s {side} the broker's timestamp of the record "
+            f"(more than {limits.max_clock_skew_s:g} s: a wrong clock or unit)"
+        )
+    return None
+
+
+def frame_refusal(frame: Frame, received_ms: int, limits: IngressSettings) -> str | None:
+    """Why ``frame`` (received by the broker at ``received_ms``) is refused, or None."""
+    return (
+        _id_refusal("session id", frame["session_id"], limits, required=True)
+        or _id_refusal("candidate id", frame["candidate_id"], limits, required=False)
+        or (f"sequence {frame['sequence']} is negative" if frame["sequence"] < 0 else None)
+        or _clock_refusal("captured_at_ms", frame["captured_at_ms"], received_ms, limits)
+        or _metadata_refusal(frame["metadata"], limits)
+    )
+
+
+def control_refusal(
+    record: SessionControl, received_ms: int, limits: IngressSettings, policies: Collection[str]
+) -> str | None:
+    """Why ``record`` is refused, or None. ``policies``: the names a start record may ask for."""
+    policy = record["policy"]
+    unknown_policy = record["action"] == "start" and policy and policy not in policies
+    return (
+        _id_refusal("session id", record["session_id"], limits, required=True)
+        or _id_refusal("candidate id", record["candidate_id"], limits, required=False)
+        or (f"unknown policy {policy!r} (known: {', '.join(sorted(policies))})" if unknown_policy else None)
+        or (
+            f"last_sequence {record['last_sequence']} is negative"
+            if record["last_sequence"] is not None and record["last_sequence"] < 0
+            else None
+        )
+        or _clock_refusal("at_ms", record["at_ms"], received_ms, limits)
+        or _metadata_refusal(record["metadata"], limits)
+    )

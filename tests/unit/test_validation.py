@@ -1,0 +1,64 @@
+"""The contract's rules at the edge: each broken rule is refused with a reason that says which."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.records import new_frame, new_session_control
+from streams.settings import IngressSettings
+from streams.validation import control_refusal, frame_refusal
+
+NOW = 1_800_000_000_000
+LIMITS = IngressSettings()
+POLICIES = {"default", "strict"}
+
+
+def frame(**changes):
+    return new_frame("s1", 3, b"\xff\xd8", width=640, height=480, captured_at_ms=NOW, candidate_id="c1") | changes
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"session_id": ""}, "session id is empty"),
+        ({"session_id": "   "}, "session id is empty"),
+        ({"session_id": "s" * 129}, "session id is 129 characters long, over the 128 allowed"),
+        ({"candidate_id": "c" * 200}, "candidate id is 200 characters long, over the 128 allowed"),
+        ({"sequence": -1}, "sequence -1 is negative"),
+        ({"captured_at_ms": NOW - 601_000}, "captured_at_ms is 601 s behind the broker's timestamp"),
+        ({"captured_at_ms": NOW // 1000}, "captured_at_ms is 1798200000 s behind"),  # seconds, not milliseconds
+        ({"captured_at_ms": NOW + 3_600_000}, "captured_at_ms is 3600 s ahead of the broker's timestamp"),
+        ({"metadata": {str(i): "v" for i in range(33)}}, "metadata has 33 entries, over the 32 allowed"),
+        ({"metadata": {"k": "v" * 300}}, "a metadata entry is 301 characters long, over the 256 allowed"),
+    ],
+)
+def test_a_broken_frame_is_refused_saying_why(changes, reason):
+    refused = frame_refusal(frame(**changes), NOW, LIMITS)
+    assert refused is not None and refused.startswith(reason), refused
+
+
+def test_a_good_frame_passes_and_a_repeated_sequence_is_not_a_refusal():
+    assert frame_refusal(frame(), NOW + 599_000, LIMITS) is None
+    assert frame_refusal(frame(sequence=0), NOW, LIMITS) is None  # a redelivery is answered, not refused
+
+
+@pytest.mark.parametrize(
+    "record, reason",
+    [
+        (new_session_control("s1", "start", "c", policy="lenient", at_ms=NOW), "unknown policy 'lenient'"),
+        (new_session_control("", "end", "c", at_ms=NOW), "session id is empty"),
+        (new_session_control("s1", "end", "c", last_sequence=-2, at_ms=NOW), "last_sequence -2 is negative"),
+        (new_session_control("s1", "start", "c", at_ms=0), "at_ms is "),
+    ],
+)
+def test_a_broken_control_record_is_refused_saying_why(record, reason):
+    refused = control_refusal(record, NOW, LIMITS, POLICIES)
+    assert refused is not None and refused.startswith(reason), refused
+
+
+def test_a_start_naming_no_policy_or_a_known_one_passes():
+    for policy in ("", "strict"):
+        assert (
+            control_refusal(new_session_control("s1", "start", "c", policy=policy, at_ms=NOW), NOW, LIMITS, POLICIES)
+            is None
+        )
