@@ -11,12 +11,14 @@ counted twice (``streams.vision.behaviour``, ``streams.risk.engine``).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import math
+from collections.abc import Collection, Iterator
+from typing import Any
 
-from schemas.records import Frame, SessionControl
+from schemas.records import Frame, Observation, SessionControl
 from streams.settings import IngressSettings
 
-__all__ = ["control_refusal", "frame_refusal"]
+__all__ = ["control_refusal", "frame_refusal", "observation_refusal"]
 
 
 def _id_refusal(what: str, value: str, limits: IngressSettings, *, required: bool) -> str | None:
@@ -76,3 +78,41 @@ def control_refusal(
         or _clock_refusal("at_ms", record["at_ms"], received_ms, limits)
         or _metadata_refusal(record["metadata"], limits)
     )
+
+
+def _numbers(value: Any, path: str) -> Iterator[tuple[str, float]]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        yield path, float(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _numbers(item, f"{path}[{index}]")
+
+
+def observation_refusal(observation: Observation) -> str | None:
+    """Why an Observation on the (internal) events topic is refused, or None.
+
+    Only workers write that topic (see docs/CONTRACT.md: give nobody else write access); a record there
+    that no worker could have written (an infinite confidence, a score out of its range) is refused
+    rather than scored."""
+    if not observation["session_id"].strip():
+        return "session id is empty"
+    if observation["frame_sequence"] < 0:
+        return f"frame sequence {observation['frame_sequence']} is negative"
+    for path, number in _numbers(observation, ""):
+        if not math.isfinite(number):
+            return f"{path} is {number}, not a finite number"
+        leaf = path.rsplit(".", 1)[-1]
+        if leaf in _UNIT_INTERVAL and not 0.0 <= number <= 1.0:
+            return f"{path} is {number}, outside 0..1"
+    if not 0.0 <= observation["brightness"] <= 255.0:
+        return f"brightness is {observation['brightness']}, outside 0..255"
+    return None
+
+
+# Fields that are shares or scores in 0..1 wherever they appear (faces, objects, conditions, events, gaze).
+_UNIT_INTERVAL = {"confidence", "off_screen", "x", "y", "width", "height"}

@@ -15,7 +15,7 @@ from streams.agents.processing import Refused, Stage, process
 from streams.app import app, settings
 from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, final_report
 from streams.topics import behaviour, control_topic, events_topic, reports_topic, results_topic, sessions
-from streams.validation import control_refusal
+from streams.validation import control_refusal, observation_refusal
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ async def _finish(state: SessionState, reason: EndReason) -> None:
 
 
 async def assess(event: EventT, observation: Observation) -> None:
+    if reason := observation_refusal(observation):
+        raise Refused(reason)
     session_id = observation["session_id"]
     state, result = engine.apply(_load(session_id), observation)
     sessions[session_id] = state.to_dict()

@@ -84,7 +84,7 @@ def test_frames_that_cannot_be_analysed_become_dead_letters_and_the_stream_goes_
         "bad Frame record: not an Avro single-object record",
         "no Frame record: the value is null (a tombstone)",
         "frame key b'someone-else' is not its session id",
-        "bad image: JPEG data could not be decoded (13 bytes)",
+        "bad image: JPEG data could not be decoded (13 bytes): no readable header",
     ]
     assert {call.kwargs["value"]["stage"] for call in sent["dead_letter"].await_args_list} == {"detection"}
     observation = sent["events"].await_args.kwargs["value"]

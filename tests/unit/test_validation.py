@@ -6,7 +6,7 @@ import pytest
 
 from schemas.records import new_frame, new_session_control
 from streams.settings import IngressSettings
-from streams.validation import control_refusal, frame_refusal
+from streams.validation import control_refusal, frame_refusal, observation_refusal
 
 NOW = 1_800_000_000_000
 LIMITS = IngressSettings()
@@ -62,3 +62,50 @@ def test_a_start_naming_no_policy_or_a_known_one_passes():
             control_refusal(new_session_control("s1", "start", "c", policy=policy, at_ms=NOW), NOW, LIMITS, POLICIES)
             is None
         )
+
+
+def _observation(**changes):
+    base = {
+        "session_id": "s1",
+        "candidate_id": "c",
+        "frame_sequence": 3,
+        "captured_at_ms": NOW,
+        "observed_at_ms": NOW + 5,
+        "brightness": 100.0,
+        "too_dark": False,
+        "image_too_small": False,
+        "faces": [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
+        "head_pose": None,
+        "gaze": None,
+        "objects": None,
+        "objects_status": "unavailable",
+        "timings_ms": {"total": 5.0},
+        "conditions": [],
+        "events": [],
+    }
+    return base | changes
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        (
+            {"conditions": [{"type": "phone_visible", "confidence": float("inf"), "since_ms": NOW, "until_ms": None}]},
+            "conditions[0].confidence is inf, not a finite number",
+        ),
+        (
+            {"faces": [{"confidence": 7.0, "x": 0, "y": 0, "width": 1, "height": 1, "too_small": False}]},
+            "faces[0].confidence is 7.0, outside 0..1",
+        ),
+        ({"brightness": float("nan")}, "brightness is nan, not a finite number"),
+        ({"brightness": 300.0}, "brightness is 300.0, outside 0..255"),
+        ({"frame_sequence": -1}, "frame sequence -1 is negative"),
+        ({"session_id": ""}, "session id is empty"),
+    ],
+)
+def test_an_observation_no_worker_could_have_written_is_refused(changes, reason):
+    assert observation_refusal(_observation(**changes)) == reason
+
+
+def test_a_real_observation_passes():
+    assert observation_refusal(_observation()) is None

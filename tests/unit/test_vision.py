@@ -2,6 +2,9 @@
 bus and Zidane) and on transformations of them that keep the ground truth known."""
 
 import json
+import resource
+import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -164,6 +167,33 @@ def test_a_one_pixel_camera_is_an_image_too_small_not_an_absent_face(pipeline):
     observation = pipeline.observe(frame_record("s", 0, 0, "one_face", image=one_pixel))
     assert observation["image_too_small"] is True and observation["faces"] == []
     assert pipeline.observe(frame_record("s", 0, 0, "one_face"))["image_too_small"] is False
+
+
+def _png_bomb(width: int, height: int) -> bytes:
+    """A valid, all-black RGB PNG of width x height: a few hundred KB that unpack to width*height*3 bytes."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    packer, row = zlib.compressobj(9), b"\x00" * (1 + 3 * width)
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def test_a_decompression_bomb_is_refused_from_its_header_before_decoding():
+    bomb = _png_bomb(12_000, 12_000)  # 432 MB once decoded
+    assert len(bomb) < 2_000_000
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+    with pytest.raises(ImageDecodeError, match="image is 12000x12000, above the 8294400-pixel limit"):
+        decode_image(bomb, "PNG")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 100_000  # under 100 MB more
+
+
+def test_bytes_of_another_encoding_than_declared_are_refused():
+    png = cv2.imencode(".png", np.zeros((48, 64, 3), np.uint8))[1].tobytes()
+    with pytest.raises(ImageDecodeError, match="do not start like a JPEG"):
+        decode_image(png, "JPEG")
 
 
 def test_png_frames_decode():
