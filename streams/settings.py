@@ -230,6 +230,24 @@ class IngressSettings:
         "INTEGRITY_MAX_CLOCK_SKEW_S",
         "records whose captured_at_ms / at_ms is further than this from the broker's timestamp are refused",
     )
+    # Within a session, capture time minus broker time stays nearly constant (one device clock, one
+    # producer): a frame far off its session's recent offsets is forged or broken, and scoring it would
+    # move the session's event time (every genuine frame after it would be "late"). Producer queues of
+    # a few seconds stay well inside 10 s. A judgement.
+    max_clock_drift_s: float = setting(
+        10.0,
+        "INTEGRITY_MAX_CLOCK_DRIFT_S",
+        "a frame whose capture time is further than this off its session's clock (median of its recent "
+        "frames' capture-minus-broker time) is refused",
+    )
+    # A sequence may run ahead of the session's newest by what the capture time between them allows at
+    # this rate (60 fps is above any webcam stream), plus 30 frames: a producer may skip numbers, but a
+    # jump to 10,000,000 would make every genuine frame after it look like a redelivery.
+    max_frame_rate: float = setting(
+        60.0,
+        "INTEGRITY_MAX_FRAME_RATE",
+        "frames per second a sequence jump may claim (plus 30 frames); a larger jump is refused",
+    )
     # Faust's producer refuses requests over ~1 MB (producer_max_request_size): a larger dead letter would
     # fail to send and the record would be lost, so a payload is cut here and its digest kept.
     dead_letter_max_payload_bytes: int = setting(

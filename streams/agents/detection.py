@@ -12,7 +12,7 @@ from schemas.records import Frame
 from streams.agents.processing import Refused, Stage, process
 from streams.app import app, settings
 from streams.topics import behaviour, events_topic, frames_topic
-from streams.validation import frame_refusal
+from streams.validation import frame_refusal, note_clock, session_refusal
 from streams.vision import BehaviourAnalyser, ImageDecodeError, VisionPipeline
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,18 @@ async def analyse(event: EventT, frame: Frame) -> None:
         # Per-session state lives on the partition of the session id: a frame keyed otherwise
         # would be analysed against another partition's state.
         raise Refused(f"frame key {event.key!r} is not its session id")
-    if reason := frame_refusal(frame, int(event.message.timestamp * 1000), settings.ingress):
+    received_ms = int(event.message.timestamp * 1000)
+    if reason := frame_refusal(frame, received_ms, settings.ingress):
+        raise Refused(reason)
+    state = behaviour.get(session_id)
+    if state and (reason := session_refusal(state, frame, received_ms, settings.ingress)):
+        note_clock(state, frame, received_ms)
+        behaviour[session_id] = state
         raise Refused(reason)
     observation = await asyncio.get_running_loop().run_in_executor(_vision_pool, pipeline.observe, frame)
-    behaviour[session_id] = analyser.annotate(behaviour.get(session_id), observation)
+    state = analyser.annotate(state, observation)
+    note_clock(state, frame, received_ms)
+    behaviour[session_id] = state
     await events_topic.send(key=session_id.encode(), value=observation)
 
 

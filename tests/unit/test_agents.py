@@ -227,3 +227,28 @@ def test_control_records_that_cannot_apply_are_refused(agents, sent):
         "unknown policy 'lenient' (known: default, strict)",
         "end of session 's7', which has not started or has already ended",
     ]
+
+
+def test_one_forged_frame_costs_itself_never_the_session(agents, sent):
+    def frame(sequence: int, captured_at_ms: int | None = None):
+        captured = START_MS + 200 * sequence if captured_at_ms is None else captured_at_ms
+        return frame_record("s8", sequence, captured, "one_face")
+
+    async def run() -> None:
+        async with agents["detection"].analyse_frames.test_context() as agent:
+            for sequence in range(5):
+                await agent.put(frame(sequence), key=b"s8", partition=home(b"s8"))
+            await agent.put(frame(10_000_000, captured_at_ms=START_MS + 1_000), key=b"s8", partition=home(b"s8"))
+            await agent.put(frame(5, captured_at_ms=START_MS + 300_000), key=b"s8", partition=home(b"s8"))
+            for sequence in range(5, 10):
+                await agent.put(frame(sequence), key=b"s8", partition=home(b"s8"))
+            await _until(lambda: sent["events"].await_count == 10)
+
+    asyncio.run(run())
+    reasons = _reasons(sent["dead_letter"])
+    assert len(reasons) == 2
+    assert reasons[0].startswith("sequence 10000000 jumps")
+    assert "ahead of its session's clock" in reasons[1]
+    # Every genuine frame after them was analysed as a new frame, not taken for a redelivery.
+    observations = [call.kwargs["value"] for call in sent["events"].await_args_list]
+    assert [o["frame_sequence"] for o in observations] == list(range(10))
