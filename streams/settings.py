@@ -230,15 +230,15 @@ class IngressSettings:
         "INTEGRITY_MAX_CLOCK_SKEW_S",
         "records whose captured_at_ms / at_ms is further than this from the broker's timestamp are refused",
     )
-    # Within a session, capture time minus broker time stays nearly constant (one device clock, one
-    # producer): a frame far off its session's recent offsets is forged or broken, and scoring it would
-    # move the session's event time (every genuine frame after it would be "late"). Producer queues of
-    # a few seconds stay well inside 10 s. A judgement.
+    # Within a session, capture time may not run ahead of the broker's clock: from the session's newest
+    # frame to the next, capture time advances at most as much as broker time did, plus this. Producer
+    # queues and network hiccups of a few seconds stay well inside 10 s; a frame stamped minutes ahead
+    # would make every genuine frame after it "late". A judgement.
     max_clock_drift_s: float = setting(
         10.0,
         "INTEGRITY_MAX_CLOCK_DRIFT_S",
-        "a frame whose capture time is further than this off its session's clock (median of its recent "
-        "frames' capture-minus-broker time) is refused",
+        "a frame whose capture time runs further ahead of its session's newest frame than broker time "
+        "did, by more than this, is refused",
     )
     # A sequence may run ahead of the session's newest by what the capture time between them allows at
     # this rate (60 fps is above any webcam stream), plus 30 frames: a producer may skip numbers, but a

@@ -12,17 +12,14 @@ counted twice (``streams.vision.behaviour``, ``streams.risk.engine``).
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Collection, Iterator
 from typing import Any
 
 from schemas.records import Frame, Observation, SessionControl
 from streams.settings import IngressSettings
 
-__all__ = ["control_refusal", "frame_refusal", "note_clock", "observation_refusal", "session_refusal"]
+__all__ = ["control_refusal", "frame_refusal", "note_received", "observation_refusal", "session_refusal"]
 
-# How many recent frames make a session's clock (capture time minus broker time, their median).
-_CLOCK_WINDOW = 9
 _SEQUENCE_SLACK = 30
 
 
@@ -69,22 +66,24 @@ def session_refusal(
     state: dict[str, Any] | None, frame: Frame, received_ms: int, limits: IngressSettings
 ) -> str | None:
     """Why ``frame`` is refused given its session so far (the behaviour state of ``streams.vision``), or
-    None: a sequence jump its capture time cannot explain, or a capture time off the session's clock.
+    None: a capture time that runs ahead of the session's newest frame faster than the broker's clock
+    did, or a sequence jump its capture time cannot explain.
 
     One forged frame must cost itself, never the session: accepted, either would blind the session (its
-    genuine frames would look like redeliveries, or like late frames)."""
-    if not state:
+    genuine frames would look late, or like redeliveries). Only the step from the session's newest
+    accepted frame is checked, so replays that send faster than they captured pass, frame by frame."""
+    if not state or state.get("last_ms") is None:
         return None
-    offsets = state.get("clock_offsets") or []
-    if offsets:
-        drift_s = (frame["captured_at_ms"] - received_ms - statistics.median(offsets)) / 1000.0
-        if abs(drift_s) > limits.max_clock_drift_s:
+    last_sequence, last_ms = state["last_sequence"], state["last_ms"]
+    last_received = state.get("last_received_ms")
+    if last_received is not None:
+        ahead_s = ((frame["captured_at_ms"] - last_ms) - (received_ms - last_received)) / 1000.0
+        if ahead_s > limits.max_clock_drift_s:
             return (
-                f"captured_at_ms is {abs(drift_s):.1f} s {'ahead of' if drift_s > 0 else 'behind'} its session's "
-                f"clock (more than {limits.max_clock_drift_s:g} s off its recent frames)"
+                f"captured_at_ms runs {ahead_s:.1f} s further ahead of the session's newest frame than the "
+                f"broker's clock did (more than {limits.max_clock_drift_s:g} s)"
             )
-    last_sequence, last_ms = state["last_sequence"], state.get("last_ms")
-    if last_ms is not None and frame["sequence"] > last_sequence:
+    if frame["sequence"] > last_sequence:
         elapsed_s = max(frame["captured_at_ms"] - last_ms, 0) / 1000.0
         allowed = math.ceil(elapsed_s * limits.max_frame_rate) + _SEQUENCE_SLACK
         if frame["sequence"] - last_sequence > allowed:
@@ -95,12 +94,9 @@ def session_refusal(
     return None
 
 
-def note_clock(state: dict[str, Any], frame: Frame, received_ms: int) -> None:
-    """Add ``frame``'s capture-minus-broker time to its session's recent ones (refused frames too: a
-    median over them is not moved by one forged frame, and a wrong first frame is outvoted)."""
-    offsets = state.setdefault("clock_offsets", [])
-    offsets.append(frame["captured_at_ms"] - received_ms)
-    del offsets[:-_CLOCK_WINDOW]
+def note_received(state: dict[str, Any], received_ms: int) -> None:
+    """Remember when the broker received the session's newest accepted frame."""
+    state["last_received_ms"] = max(received_ms, state.get("last_received_ms") or received_ms)
 
 
 def control_refusal(

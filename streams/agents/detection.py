@@ -12,7 +12,7 @@ from schemas.records import Frame
 from streams.agents.processing import Refused, Stage, process
 from streams.app import app, settings
 from streams.topics import behaviour, events_topic, frames_topic
-from streams.validation import frame_refusal, note_clock, session_refusal
+from streams.validation import frame_refusal, note_received, session_refusal
 from streams.vision import BehaviourAnalyser, ImageDecodeError, VisionPipeline
 
 log = logging.getLogger(__name__)
@@ -46,13 +46,11 @@ async def analyse(event: EventT, frame: Frame) -> None:
     if reason := frame_refusal(frame, received_ms, settings.ingress):
         raise Refused(reason)
     state = behaviour.get(session_id)
-    if state and (reason := session_refusal(state, frame, received_ms, settings.ingress)):
-        note_clock(state, frame, received_ms)
-        behaviour[session_id] = state
+    if reason := session_refusal(state, frame, received_ms, settings.ingress):
         raise Refused(reason)
     observation = await asyncio.get_running_loop().run_in_executor(_vision_pool, pipeline.observe, frame)
     state = analyser.annotate(state, observation)
-    note_clock(state, frame, received_ms)
+    note_received(state, received_ms)
     behaviour[session_id] = state
     await events_topic.send(key=session_id.encode(), value=observation)
 
