@@ -208,7 +208,16 @@ class RiskSettings:
         5.0, "INTEGRITY_RISK_EXPIRY_CHECK_S", "how often each worker looks for idle sessions"
     )
     end_grace_s: float = setting(
-        10.0, "INTEGRITY_RISK_END_GRACE_S", "after an end record, how long to wait for the session's last frame"
+        10.0,
+        "INTEGRITY_RISK_END_GRACE_S",
+        "after an end record, once every frame sent before it is analysed, how long to wait for its last frame",
+    )
+    # Long enough for a redelivery or a producer's late retry to be refused instead of starting the
+    # session again (which would give it a second final report), and for a reviewer to find it.
+    ended_retention_s: float = setting(
+        3600.0,
+        "INTEGRITY_RISK_ENDED_RETENTION_S",
+        "how long an ended session's final report stays in the table and the views (its late records are refused)",
     )
 
 

@@ -29,7 +29,7 @@ from streams.kafka.partitioning import partition_of
 from streams.serializers import Undecodable
 from streams.topics import dead_letter_topic
 
-__all__ = ["Refused", "Stage", "forwarded", "process", "send_dead_letter"]
+__all__ = ["Refused", "Stage", "caught_up_to", "forwarded", "process", "send_dead_letter"]
 
 log = logging.getLogger(__name__)
 
@@ -55,34 +55,58 @@ class Stage:
 # Records forwarded to their key's partition, by topic (shown by /health/).
 forwarded: Counter[str] = Counter()
 
+# How far each stage has got on each partition: (topic, partition) -> (broker timestamp of the newest
+# record it finished, in ms; this worker's clock when it finished one).
+_progress: dict[tuple[str, int], tuple[int, int]] = {}
+# A partition with no record finished for this long has nothing queued: it has caught up.
+_IDLE_MS = 2_000
+
+
+def caught_up_to(topic: str, partition: int, now_ms: int) -> int:
+    """Broker time up to which this worker has processed ``topic``'s ``partition``: the records
+    produced before it are done (0: nothing processed yet, and busy or never seen)."""
+    newest, active_at = _progress.get((topic, partition), (0, 0))
+    return max(newest, now_ms - _IDLE_MS) if now_ms - active_at >= _IDLE_MS else newest
+
+
+def _finished(event: EventT) -> None:
+    message = event.message
+    received_ms = int(message.timestamp * 1000)
+    newest, _ = _progress.get((message.topic, message.partition), (0, 0))
+    _progress[(message.topic, message.partition)] = (max(newest, received_ms), now_ms())
+
 
 Handler = Callable[[EventT, Any], Awaitable[None]]
 
 
 async def process(stream: StreamT, stage: Stage, handle: Handler) -> None:
     """Feed each record of ``stream`` to ``handle``; dead-letter what cannot be processed, and go on."""
-    refusals = tuple(stage.refusals)
     async for event in stream.events():
         if stage.ingress and await _forwarded_to_its_partition(event):
             continue
-        value = event.value
-        if value is None:
-            await send_dead_letter(event, stage.name, f"no {stage.record} record: the value is null (a tombstone)")
-            continue
-        if isinstance(value, Undecodable):
-            await send_dead_letter(event, stage.name, f"bad {stage.record} record: {value.reason}")
-            continue
-        try:
-            await handle(event, value)
-        except Refused as exc:
-            await send_dead_letter(event, stage.name, str(exc))
-        except refusals as exc:
-            prefix = next(text for kind, text in stage.refusals.items() if isinstance(exc, kind))
-            await send_dead_letter(event, stage.name, f"{prefix}: {exc}")
-        except Exception as exc:  # a bug must cost one record, not the partition
-            message = event.message
-            log.exception("%s failed on %s[%d]@%d", stage.name, message.topic, message.partition, message.offset)
-            await send_dead_letter(event, stage.name, f"{stage.errors} error: {type(exc).__name__}: {exc}")
+        await _process_one(event, stage, handle)
+        _finished(event)
+
+
+async def _process_one(event: EventT, stage: Stage, handle: Handler) -> None:
+    value = event.value
+    if value is None:
+        await send_dead_letter(event, stage.name, f"no {stage.record} record: the value is null (a tombstone)")
+        return
+    if isinstance(value, Undecodable):
+        await send_dead_letter(event, stage.name, f"bad {stage.record} record: {value.reason}")
+        return
+    try:
+        await handle(event, value)
+    except Refused as exc:
+        await send_dead_letter(event, stage.name, str(exc))
+    except tuple(stage.refusals) as exc:
+        prefix = next(text for kind, text in stage.refusals.items() if isinstance(exc, kind))
+        await send_dead_letter(event, stage.name, f"{prefix}: {exc}")
+    except Exception as exc:  # a bug must cost one record, not the partition
+        message = event.message
+        log.exception("%s failed on %s[%d]@%d", stage.name, message.topic, message.partition, message.offset)
+        await send_dead_letter(event, stage.name, f"{stage.errors} error: {type(exc).__name__}: {exc}")
 
 
 async def _forwarded_to_its_partition(event: EventT) -> bool:

@@ -7,13 +7,15 @@ timer only *asks* for an expiry, by sending an ``expire`` control record for the
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from faust.types import EventT, StreamT
 
 from schemas.records import EndReason, Observation, SessionControl, new_session_control, now_ms
-from streams.agents.processing import Refused, Stage, process
+from streams.agents.processing import Refused, Stage, caught_up_to, process
 from streams.app import app, settings
-from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, final_report
+from streams.kafka.partitioning import partition_of
+from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, ended_session, final_report, is_ended
 from streams.topics import behaviour, control_topic, events_topic, reports_topic, results_topic, sessions
 from streams.validation import control_refusal, observation_refusal
 
@@ -25,26 +27,46 @@ RISK = Stage("risk", record="Observation", errors="risk", refusals={LateObservat
 CONTROL = Stage("control", record="SessionControl", errors="control", ingress=True)
 
 
+def _stored(session_id: str) -> dict[str, Any] | None:
+    stored: dict[str, Any] | None = sessions.get(session_id)
+    return stored or None
+
+
 def _load(session_id: str) -> SessionState | None:
-    stored = sessions.get(session_id)
-    return SessionState.from_dict(stored) if stored else None
+    """The session's live state; None for a session that has not started or has ended."""
+    stored = _stored(session_id)
+    return SessionState.from_dict(stored) if stored and not is_ended(stored) else None
+
+
+def _frames_done_up_to(session_id: str, now: int) -> int:
+    """Broker time up to which this worker has analysed the frames partition of the session."""
+    return caught_up_to(settings.topics.frames, partition_of(session_id.encode(), settings.topics.partitions), now)
 
 
 async def _finish(state: SessionState, reason: EndReason) -> None:
-    """Final Result and report out, then the session's state released (tombstoned in the changelogs)."""
+    """Final Result and report out; the session's state becomes its ended record (kept for
+    INTEGRITY_RISK_ENDED_RETENTION_S, so a late record cannot start it again and get a second report)."""
     key = state.session_id.encode()
     await results_topic.send(key=key, value=engine.result(state, final=True))
     report = final_report(engine, state, reason)
     await reports_topic.send(key=key, value=report)
-    sessions.pop(state.session_id, None)
+    sessions[state.session_id] = ended_session(state, report, now_ms())
     behaviour.pop(state.session_id, None)
     log.info("session %s %s: %s at risk %.1f", state.session_id, reason, report["verdict"], report["final_risk_score"])
+
+
+def _refuse_if_ended(stored: dict[str, Any] | None, what: str) -> None:
+    if stored and is_ended(stored):
+        report = stored["final_report"]
+        session, reason = stored["session_id"], report["reason"]
+        raise Refused(f"{what} of session {session!r}, which has ended ({reason}): its final report is out")
 
 
 async def assess(event: EventT, observation: Observation) -> None:
     if reason := observation_refusal(observation):
         raise Refused(reason)
     session_id = observation["session_id"]
+    _refuse_if_ended(_stored(session_id), f"frame #{observation['frame_sequence']}")
     state, result = engine.apply(_load(session_id), observation)
     sessions[session_id] = state.to_dict()
     await results_topic.send(key=session_id.encode(), value=result)
@@ -59,6 +81,11 @@ async def control(event: EventT, record: SessionControl) -> None:
     received_ms = int(event.message.timestamp * 1000)
     if reason := control_refusal(record, received_ms, settings.ingress, engine.policies.policies):
         raise Refused(reason)
+    stored = _stored(session_id)
+    if action == "expire":
+        await _expire(session_id, stored)
+        return
+    _refuse_if_ended(stored, "the " + action)
     state = _load(session_id)
     if action == "end" and state is None and record["last_sequence"] is None:
         # With last_sequence, an end may come before the session's first frame is scored (frames
@@ -66,14 +93,24 @@ async def control(event: EventT, record: SessionControl) -> None:
         raise Refused(f"end of session {session_id!r}, which has not started or has already ended")
     if action == "start":
         sessions[session_id] = engine.start(state, record).to_dict()
-    elif action == "end":
-        state = engine.request_end(state, record)
-        if engine.ready_to_finish(state):
-            await _finish(state, "ended")
-        else:
-            sessions[session_id] = state.to_dict()
-    elif state is not None and engine.is_idle(state, now_ms(), settings.risk.end_grace_s):
-        # "expire": re-checked here, in order with the session's other records.
+        return
+    # The end's broker time: frames produced before it are waited for, however far detection is behind.
+    ending = engine.request_end(state, record, now_ms=received_ms)
+    if engine.ready_to_finish(ending):
+        await _finish(ending, "ended")
+    else:
+        sessions[session_id] = ending.to_dict()
+
+
+async def _expire(session_id: str, stored: dict[str, Any] | None) -> None:
+    """A worker's timer asks; re-checked here, in order with the session's other records."""
+    now = now_ms()
+    if stored and is_ended(stored):
+        if now - stored["ended_wall_ms"] >= settings.risk.ended_retention_s * 1000:
+            sessions.pop(session_id, None)
+        return
+    state = SessionState.from_dict(stored) if stored else None
+    if state and engine.is_idle(state, now, settings.risk.end_grace_s, _frames_done_up_to(session_id, now)):
         await _finish(state, "ended" if state.status == "ending" else "expired")
 
 
@@ -88,33 +125,50 @@ async def control_sessions(stream: StreamT) -> None:
 
 
 class ExpiryRequests:
-    """Which idle sessions to ask to expire: each once, not on every tick, until its state changes.
+    """Which sessions to ask to expire: each once, not on every tick, until its state changes.
 
     An expire that finds nothing to finish is not asked again, so no session, however it got stuck,
     makes the timer send control records forever."""
 
     def __init__(self) -> None:
-        self._asked: dict[str, tuple[int | None, int | None]] = {}
+        self._asked: dict[str, tuple[int | None, ...]] = {}
 
-    def due(self, idle: dict[str, SessionState]) -> list[str]:
-        marks = {sid: (state.last_frame_wall_ms, state.end_requested_wall_ms) for sid, state in idle.items()}
-        due = [sid for sid, mark in marks.items() if self._asked.get(sid) != mark]
-        self._asked = marks  # sessions no longer idle, or gone, are forgotten
+    def due(self, idle: dict[str, tuple[int | None, ...]]) -> list[str]:
+        """``idle``: session id -> a mark of its state (what it was idle since); returns those to ask."""
+        due = [sid for sid, mark in idle.items() if self._asked.get(sid) != mark]
+        self._asked = dict(idle)  # sessions no longer idle, or gone, are forgotten
         return due
 
 
 _expiry_requests = ExpiryRequests()
 
 
+def _expiry_mark(stored: dict[str, Any], now: int) -> tuple[int | None, ...] | None:
+    """What an idle (or long-ended) session was idle since; None when it is not due for expiry."""
+    if is_ended(stored):
+        retained = now - stored["ended_wall_ms"] >= settings.risk.ended_retention_s * 1000
+        return (stored["ended_wall_ms"],) if retained else None
+    state = SessionState.from_dict(stored)
+    done_up_to = _frames_done_up_to(state.session_id, now)
+    if not engine.is_idle(state, now, settings.risk.end_grace_s, done_up_to):
+        return None
+    return (state.last_frame_wall_ms, state.end_requested_wall_ms)
+
+
 @app.timer(interval=settings.risk.expiry_check_s)
 async def expire_idle_sessions() -> None:
-    """Every worker, over the partitions it owns: ask for the expiry of sessions without frames."""
+    """Every worker, over the partitions it owns: ask for the expiry of idle sessions, and for the
+    removal of ended ones past their retention."""
     now = now_ms()
-    states = (SessionState.from_dict(stored) for stored in list(sessions.values()) if stored)
-    idle = {state.session_id: state for state in states if engine.is_idle(state, now, settings.risk.end_grace_s)}
-    for session_id in _expiry_requests.due(idle):
-        state = idle[session_id]
+    marks = {sid: _expiry_mark(stored, now) for sid, stored in list(sessions.items()) if stored}
+    for session_id in _expiry_requests.due({sid: mark for sid, mark in marks.items() if mark is not None}):
+        stored = sessions.get(session_id) or {}
         record = new_session_control(
-            session_id, "expire", state.candidate_id, policy=state.policy, at_ms=now, source="timer"
+            session_id,
+            "expire",
+            stored.get("candidate_id", ""),
+            policy=stored.get("policy", ""),
+            at_ms=now,
+            source="timer",
         )
         await control_topic.send(key=session_id.encode(), value=record)

@@ -69,13 +69,23 @@ class RiskEngine:
             and state.last_sequence >= state.expected_last_sequence
         )
 
-    def is_idle(self, state: SessionState, now_ms: int, end_grace_s: float) -> bool:
-        """No frame for the idle timeout, or an end requested and not completed within the grace."""
+    def is_idle(
+        self, state: SessionState, now_ms: int, end_grace_s: float, frames_done_up_to_ms: int | None = None
+    ) -> bool:
+        """No frame for the idle timeout; or an end requested, every frame sent before it analysed
+        (``frames_done_up_to_ms``: broker time up to which the session's frames partition is processed;
+        None: unknown, not waited for), and no frame scored within the grace since."""
         policy = self.policy_for(state)
         last = state.last_frame_wall_ms or state.end_requested_wall_ms
         if last is not None and now_ms - last >= policy.idle_timeout_s * 1000:
             return True
-        return state.end_requested_wall_ms is not None and now_ms - state.end_requested_wall_ms >= end_grace_s * 1000
+        ended_at = state.end_requested_wall_ms
+        if ended_at is None:
+            return False
+        if frames_done_up_to_ms is not None and frames_done_up_to_ms < ended_at:
+            return False  # frames sent before the end are still queued behind detection
+        progress = max(ended_at, state.last_frame_wall_ms or 0)
+        return now_ms - progress >= end_grace_s * 1000
 
     # -- scoring ------------------------------------------------------------------------------------
 

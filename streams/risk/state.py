@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.records import Event
+from schemas.records import Event, FinalReport
 
-__all__ = ["SessionState", "new_evidence"]
+__all__ = ["SessionState", "ended_session", "is_ended", "new_evidence"]
 
 
 def new_evidence() -> dict[str, Any]:
@@ -61,3 +61,23 @@ class SessionState:
     def from_dict(cls, data: dict[str, Any]) -> SessionState:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
+
+
+def ended_session(state: SessionState, report: FinalReport, now_ms: int) -> dict[str, Any]:
+    """What the sessions table keeps of a session once its final report is out: enough to refuse its
+    late records (a session gets one final report) and to show it, not its working state."""
+    return {
+        "session_id": state.session_id,
+        "candidate_id": state.candidate_id,
+        "policy": state.policy,
+        "status": "ended",
+        "frames": state.frames,
+        "last_score": report["final_risk_score"],
+        "last_verdict": report["verdict"],
+        "ended_wall_ms": now_ms,
+        "final_report": report,
+    }
+
+
+def is_ended(stored: dict[str, Any]) -> bool:
+    return stored.get("status") == "ended"

@@ -13,6 +13,7 @@ import pytest
 
 from schemas import codec_for
 from schemas.records import Frame
+from streams.kafka.partitioning import partition_of
 from streams.risk import RiskEngine
 from streams.settings import BehaviourSettings, VisionSettings
 from streams.vision import BehaviourAnalyser, VisionPipeline
@@ -59,11 +60,31 @@ def test_start_frames_end_gives_a_final_report_and_releases_the_state(settings, 
     assert report["time_in_ms"]["face_absent"] == 25 * INTERVAL_MS
     assert "multiple_faces" in report["time_in_ms"]
     assert {e["type"] for e in report["evidence"]} >= {"face_absent", "multiple_faces"}
-    # Released: tombstoned in the table (the view answers 404).
-    deadline = time.monotonic() + 10
-    while session_state(worker, "lc-end") is not None and time.monotonic() < deadline:
+    # Its working state is released; what stays is its ended record with the final report.
+    ended = wait_for_status(worker, "lc-end", "ended")
+    assert ended["final_report"] == report
+    assert "evidence" not in ended
+
+    # A late frame, or a repeated end, cannot start it again: refused, and no second report.
+    late = frames("lc-end", [("one_face", 1)], first=len(session))
+    publish(
+        settings,
+        [(settings.topics.frames, "lc-end", late[0]), control(settings, "lc-end", "end", last_sequence=len(session))],
+    )
+    letters = collect(settings, settings.topics.dead_letter, "DeadLetter", lambda d: d["key"] == b"lc-end", 2)
+    assert sorted(letter["stage"] for letter in letters) == ["control", "risk"]
+    assert all("which has ended (ended): its final report is out" in letter["reason"] for letter in letters)
+    assert (
+        len(collect(settings, settings.topics.reports, "FinalReport", lambda r: r["session_id"] == "lc-end", 2, 5)) == 1
+    )
+
+
+def wait_for_status(worker, session_id: str, status: str, timeout_s: float = 10) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while (state := session_state(worker, session_id)) is None or state.get("status") != status:
+        assert time.monotonic() < deadline, state
         time.sleep(0.2)
-    assert session_state(worker, "lc-end") is None
+    return state
 
 
 def test_an_idle_session_is_expired_by_the_timer(settings, worker):
@@ -78,7 +99,7 @@ def test_an_idle_session_is_expired_by_the_timer(settings, worker):
     report = reports_of(settings, "lc-idle")[0]
     assert report["reason"] == "expired"
     assert report["frames"] == len(session)
-    assert session_state(worker, "lc-idle") is None
+    assert wait_for_status(worker, "lc-idle", "ended")["final_report"]["reason"] == "expired"
     # Asked once: the timer (every second here) sends no further control records for the session.
     time.sleep(4)
     expires = collect(
@@ -163,3 +184,28 @@ def test_an_observation_beyond_the_lateness_bound_is_dead_lettered(settings, wor
     assert letters[0]["reason"].startswith("late observation") and "30000 ms" in letters[0]["reason"]
     assert letters[0]["source_topic"] == settings.topics.events
     assert [r["frame_sequence"] for r in results_of(settings, "lc-late", 3)] == [0, 1, 2]
+
+
+def test_an_end_waits_for_its_frames_however_far_detection_is_behind(settings, worker):
+    # Another session on the same partition floods detection first: the end record overtakes the frames
+    # (it goes straight to the risk agent), but the session still ends once, with every frame.
+    partitions = settings.topics.partitions
+    busy = next(
+        f"lc-busy-{i}"
+        for i in range(100)
+        if partition_of(f"lc-busy-{i}".encode(), partitions) == partition_of(b"lc-behind", partitions)
+    )
+    flood = frames(busy, [("one_face", 250)])
+    session = frames("lc-behind", [("one_face", 10), ("face_absent", 15)])
+    publish(
+        settings,
+        [(settings.topics.frames, busy, f) for f in flood]
+        + [control(settings, "lc-behind", "start")]
+        + [(settings.topics.frames, "lc-behind", f) for f in session]
+        + [control(settings, "lc-behind", "end", last_sequence=len(session) - 1)],
+    )
+    results = results_of(settings, "lc-behind", len(session) + 1, timeout_s=180)
+    assert [r["frame_sequence"] for r in results] == [*range(len(session)), -1]
+    reports = collect(settings, settings.topics.reports, "FinalReport", lambda r: r["session_id"] == "lc-behind", 2, 8)
+    assert len(reports) == 1
+    assert reports[0]["reason"] == "ended" and reports[0]["frames"] == len(session)

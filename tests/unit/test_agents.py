@@ -177,15 +177,11 @@ def test_a_control_record_that_cannot_be_read_is_dead_lettered(agents, sent):
 
 
 def test_an_idle_session_is_asked_to_expire_once_until_its_state_changes(agents):
-    from streams.risk import SessionState
-
     requests = agents["risk"].ExpiryRequests()
-    idle = SessionState("s5", "c", "default", last_frame_wall_ms=1_000)
-    assert requests.due({"s5": idle}) == ["s5"]
-    assert requests.due({"s5": idle}) == []  # still there (a ghost the expire cannot reach): not asked again
+    assert requests.due({"s5": (1_000, None)}) == ["s5"]
+    assert requests.due({"s5": (1_000, None)}) == []  # still there (a ghost the expire cannot reach): not again
     assert requests.due({}) == []  # gone
-    later = SessionState("s5", "c", "default", last_frame_wall_ms=2_000)
-    assert requests.due({"s5": later}) == ["s5"]  # a new frame came, and it went idle again
+    assert requests.due({"s5": (2_000, None)}) == ["s5"]  # a new frame came, and it went idle again
 
 
 def test_frames_that_break_the_contract_are_refused_at_the_edge(agents, sent):

@@ -209,6 +209,18 @@ def test_an_end_waits_for_the_last_frame(engine):
     assert engine.ready_to_finish(state)
 
 
+def test_an_end_waits_for_the_frames_sent_before_it_however_far_detection_is_behind(engine):
+    state, _ = run(engine, timeline("1" * 5))
+    ended_at = state.last_frame_wall_ms + 1_000
+    state = engine.request_end(state, {"session_id": "s1", "candidate_id": "c1", "last_sequence": 99}, now_ms=ended_at)
+    a_minute_later = ended_at + 60_000
+    # Detection is still on frames produced before the end: keep waiting, past the grace.
+    assert not engine.is_idle(state, a_minute_later, end_grace_s=10, frames_done_up_to_ms=ended_at - 1)
+    # Detection has passed the end's broker time: the last frame is not coming, after the grace.
+    assert engine.is_idle(state, a_minute_later, end_grace_s=10, frames_done_up_to_ms=ended_at + 5)
+    assert not engine.is_idle(state, ended_at + 5_000, end_grace_s=10, frames_done_up_to_ms=ended_at + 5)
+
+
 def test_idle_sessions_are_noticed(engine):
     state, _ = run(engine, timeline("1" * 5))
     last = state.last_frame_wall_ms
