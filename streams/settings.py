@@ -20,6 +20,7 @@ __all__ = [
     "BehaviourSettings",
     "BrokerSettings",
     "Declared",
+    "HealthSettings",
     "IngressSettings",
     "RiskSettings",
     "Settings",
@@ -267,6 +268,20 @@ class IngressSettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    # A worker this far behind its input answers too late to matter live: it says so, and a load
+    # balancer or an operator can act. A judgement.
+    ready_max_lag_s: float = setting(
+        30.0,
+        "INTEGRITY_READY_MAX_LAG_S",
+        "the worker is not ready while any of its input partitions is further behind than this (broker time)",
+    )
+    broker_probe_s: float = setting(
+        5.0, "INTEGRITY_BROKER_PROBE_S", "how often the worker checks that it reaches the broker (for readiness)"
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     app_id: str = setting(
@@ -282,6 +297,7 @@ class Settings:
     behaviour: BehaviourSettings = field(default_factory=BehaviourSettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
     ingress: IngressSettings = field(default_factory=IngressSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
 
 # -- reading the declarations ---------------------------------------------------------------------

@@ -24,7 +24,10 @@ import signal
 import sys
 from pathlib import Path
 
+from aiokafka.errors import KafkaConnectionError
+
 from streams.settings import EMBEDDED_BOOTSTRAP, SettingsError, declared, flag_help, load_settings, markdown_table
+from streams.vision.objects import WeightsError
 
 DEFAULT_SAMPLE_DIR = Path(".integrity/sample-session")
 
@@ -65,10 +68,13 @@ def _cmd_topics(args: argparse.Namespace) -> int:
 def _cmd_worker(args: argparse.Namespace) -> int:
     from streams.kafka.admin import ensure_topics
     from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
+    from streams.vision.objects import ObjectDetector
 
     _set_env("INTEGRITY_WEB_PORT", args.web_port)
     _set_env("INTEGRITY_DATA_DIR", args.data_dir)
     settings = load_settings()
+    # Before anything starts: a worker whose weights cannot load must say so, not hang unready.
+    ObjectDetector(settings.vision.yolo_weights, settings.vision.object_min_confidence).verify()
     asyncio.run(ensure_topics(settings))
     if asyncio.run(EmbeddedBrokerFixup(settings.broker).prepare_worker(settings.data_dir)):
         print(
@@ -148,6 +154,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     _set_env("INTEGRITY_YOLO_WEIGHTS", args.weights)
     settings = with_stride(load_settings(), args.stride)
+    from streams.vision.objects import ObjectDetector
+
+    ObjectDetector(settings.vision.yolo_weights, settings.vision.object_min_confidence).verify()
     for row in analyze([Path(p) for p in args.paths], settings, fps=args.fps):
         print(to_json(row) if args.json else format_analysed_frame(row), flush=True)
     return 0
@@ -330,9 +339,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except SettingsError as exc:
-        print(f"integrity: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
+    except KafkaConnectionError as exc:
+        servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", EMBEDDED_BOOTSTRAP)
+        return _refuse(
+            f"cannot reach the Kafka broker at {servers} ({exc}). Is it running? Set KAFKA_BOOTSTRAP_SERVERS, or "
+            "start the embedded one with `integrity broker`"
+        )
+    except WeightsError as exc:
+        return _refuse(str(exc))
     return code
+
+
+def _refuse(message: str) -> int:
+    """A configuration the command cannot run with: one line on stderr, exit status 2."""
+    print(f"integrity: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -20,12 +20,16 @@ import numpy as np
 
 from schemas.records import DetectedObject
 
-__all__ = ["INTERESTING_LABELS", "ObjectDetector", "import_ultralytics"]
+__all__ = ["INTERESTING_LABELS", "ObjectDetector", "WeightsError", "import_ultralytics"]
 
 log = logging.getLogger(__name__)
 
 # COCO names as Ultralytics spells them. "person" counts people beyond the candidate.
 INTERESTING_LABELS = frozenset({"person", "cell phone", "book", "laptop"})
+
+
+class WeightsError(RuntimeError):
+    """Configured YOLO weights that cannot be loaded; the message says which and what to do."""
 
 
 def import_ultralytics() -> ModuleType:
@@ -106,6 +110,20 @@ class ObjectDetector:
     @property
     def available(self) -> bool:
         return self.unavailable_reason is None
+
+    def verify(self) -> None:
+        """Load the configured weights now, or raise ``WeightsError`` naming them (corrupt, or a model
+        name that would need a download here). Nothing to do when object detection is off."""
+        if not self.available:
+            return
+        try:
+            self.detect(np.zeros((64, 64, 3), dtype=np.uint8))  # Ultralytics loads a backend on first use
+        except Exception as exc:
+            raise WeightsError(
+                f"the YOLO weights {self.weights!r} could not be loaded ({type(exc).__name__}: {exc}). Point "
+                "INTEGRITY_YOLO_WEIGHTS at a weights file on disk (a model name needs a download), or leave it "
+                "empty to run without object detection"
+            ) from exc
 
     def _model(self) -> Any:  # ultralytics.YOLO
         model = getattr(self._local, "model", None)

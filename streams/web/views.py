@@ -1,4 +1,4 @@
-"""Web views over the sessions table: ``/health/``, ``/sessions/``, ``/sessions/{id}/``."""
+"""Web views: ``/health/`` (readiness), ``/health/live/``, ``/sessions/``, ``/sessions/{id}/``."""
 
 from __future__ import annotations
 
@@ -6,21 +6,33 @@ from streams.agents.detection import pipeline, vision_ready
 from streams.agents.processing import forwarded
 from streams.app import app, settings
 from streams.topics import sessions
+from streams.web.health import current as health_now
 
 
 @app.page("/health/")
 async def health(web, request):
-    ready = vision_ready.is_set()
+    """Readiness: 200 when the worker can do its job now, 503 with the reasons when it cannot."""
+    warm = vision_ready.is_set()
+    state, lags, broker = health_now(warm)
     objects = pipeline.objects
     body = {
-        "ready": ready,
-        "vision": "ready" if ready else "warming up",
+        "ready": state.ready,
+        "not_ready_because": state.reasons,
+        "vision": "ready" if warm else "warming up",
+        "broker": broker,
+        "input_lag_s": lags,
         "objects": "on" if objects.available else f"unavailable: {objects.unavailable_reason}",
         "yolo_stride": settings.vision.yolo_stride,
         # Ingress records a producer put on another partition than their key's, forwarded there.
         "forwarded_to_key_partition": dict(forwarded),
     }
-    return web.json(body, status=200 if ready else 503)
+    return web.json(body, status=200 if state.ready else 503)
+
+
+@app.page("/health/live/")
+async def live(web, request):
+    """Liveness: the worker's event loop answers (whether or not it can work right now)."""
+    return web.json({"live": True})
 
 
 @app.page("/sessions/")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from producers.images import encode_jpeg
 from tests.helpers.frames import SHARED_WEIGHTS
 
 
@@ -90,6 +91,32 @@ def test_a_setting_that_does_not_fit_is_refused_in_one_line():
     assert done.stderr.strip().splitlines() == [
         "integrity: INTEGRITY_YOLO_STRIDE='three' is not a valid int: invalid literal for int() with base 10: 'three'"
     ]
+
+
+def test_corrupt_weights_are_named_in_one_line_not_a_traceback(tmp_path):
+    from samples.scenes import scene_image
+
+    weights = tmp_path / "corrupt.tflite"
+    weights.write_bytes(b"this is not a model" * 100)
+    image = tmp_path / "one.jpg"
+    image.write_bytes(encode_jpeg(scene_image("one_face")))
+    for done in (
+        integrity("analyze", str(image), "--weights", str(weights)),
+        integrity("worker", "--data-dir", str(tmp_path / "w"), env={"INTEGRITY_YOLO_WEIGHTS": str(weights)}),
+    ):
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        last = done.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"integrity: the YOLO weights '{weights}' could not be loaded"), last
+
+
+def test_an_unreachable_broker_is_one_line_not_a_traceback():
+    from streams.kafka.embedded_broker import free_port
+
+    done = integrity("--bootstrap-servers", f"127.0.0.1:{free_port()}", "topics", timeout=120)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("integrity: cannot reach the Kafka broker at 127.0.0.1:")
 
 
 def test_analyze_json_has_the_observation(tmp_path):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
+import urllib.request
 
 import pytest
 
@@ -40,3 +43,18 @@ def test_each_broker_run_has_its_own_id(tmp_path):
             assert asyncio.run(fixup.broker_run_id()) == first
             ids.append(first)
     assert ids[0] != ids[1]
+
+
+def test_readiness_follows_the_broker_and_liveness_does_not(tmp_path):
+    with LocalStack(
+        tmp_path / "stack", worker_env={"INTEGRITY_YOLO_WEIGHTS": "", "INTEGRITY_BROKER_PROBE_S": "1"}
+    ) as stack:
+        assert stack.worker.health()["ready"] is True
+        stack.broker.stop()
+        deadline = time.monotonic() + 30
+        while (health := stack.worker.health() or {}).get("ready", True) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert health["ready"] is False
+        assert any(reason.startswith("broker unreachable") for reason in health["not_ready_because"])
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.worker.web_port}/health/live/", timeout=5) as response:
+            assert json.load(response) == {"live": True}

@@ -248,3 +248,20 @@ def test_one_forged_frame_costs_itself_never_the_session(agents, sent):
     # Every genuine frame after them was analysed as a new frame, not taken for a redelivery.
     observations = [call.kwargs["value"] for call in sent["events"].await_args_list]
     assert [o["frame_sequence"] for o in observations] == list(range(10))
+
+
+def test_readiness_names_each_obstacle(agents):
+    health = importlib.import_module("streams.web.health")
+    ok = health.BrokerProbe(ok=True, detail="reachable")
+    down = health.BrokerProbe(ok=False, detail="unreachable: KafkaConnectionError: no")
+    ready = health.readiness(vision_warm=True, broker=ok, lags={"integrity.frames[0]": 1.5}, max_lag_s=30)
+    assert ready.ready and ready.reasons == []
+    behind = health.readiness(
+        vision_warm=False, broker=down, lags={"integrity.frames[0]": 240.0, "integrity.events[0]": 2.0}, max_lag_s=30
+    )
+    assert not behind.ready
+    assert behind.reasons == [
+        "vision models warming up",
+        "broker unreachable: KafkaConnectionError: no",
+        "1 input partition(s) behind by more than 30 s (worst integrity.frames[0]: 240.0 s)",
+    ]
