@@ -1,4 +1,5 @@
-"""`integrity bench fuzz`: bad and good records of many kinds through the embedded broker and one worker.
+"""`integrity bench fuzz`: bad and good records of many kinds, on the frames, control and events topics,
+through the embedded broker and one worker.
 
 Prints, per kind, how many records were sent, how many were dead-lettered (by reason) and how many were
 answered with a Result, and checks that every refused kind was dead-lettered whole and every good one
@@ -24,7 +25,7 @@ from bench.output import print_table, write_json
 from producers.images import encode_jpeg
 from samples.scenes import scene_image
 from schemas import codec_for
-from schemas.records import Frame, new_frame, new_session_control, now_ms
+from schemas.records import Frame, Observation, new_frame, new_session_control, now_ms
 from streams.kafka.clients import session_publisher
 from streams.kafka.local_stack import LocalStack
 from streams.kafka.reader import collect
@@ -47,6 +48,8 @@ EXPECTED = {
     "declared size not the image's": "refuse",
     "control: unknown policy": "refuse",
     "control: end of nothing": "refuse",
+    "events: random bytes": "refuse",
+    "events: infinite confidence": "refuse",
     "1x1 image": "answer",
     "good frame": "answer",
 }
@@ -61,7 +64,7 @@ def _normalised(reason: str) -> str:
 def _records(count: int, seed: int) -> list[tuple[str, str, str, bytes | None]]:
     """(kind, topic key name, session id, value) in a shuffled order; good sessions keep their frame order."""
     rng = random.Random(seed)
-    frame_codec, control_codec = codec_for("Frame"), codec_for("SessionControl")
+    frame_codec, control_codec, events_codec = codec_for("Frame"), codec_for("SessionControl"), codec_for("Observation")
     face = encode_jpeg(scene_image("one_face"), 85)
     tiny = encode_jpeg(np.full((1, 1, 3), 128, np.uint8))
     now = now_ms()
@@ -103,6 +106,12 @@ def _records(count: int, seed: int) -> list[tuple[str, str, str, bytes | None]]:
             f"fz-e{i}",
             control_codec.encode(new_session_control(f"fz-e{i}", "end", "c")),
         ),
+        "events: random bytes": lambda i: ("events", f"fz-{i % 7}", rng.randbytes(rng.randint(0, 300))),
+        "events: infinite confidence": lambda i: (
+            "events",
+            f"fz-x{i % 3}",
+            events_codec.encode(_forged(f"fz-x{i % 3}", now)),
+        ),
         "1x1 image": lambda i: (
             "frames",
             "fz-tiny",
@@ -122,8 +131,30 @@ def _records(count: int, seed: int) -> list[tuple[str, str, str, bytes | None]]:
     return out
 
 
+def _forged(session: str, now: int) -> Observation:
+    """An Observation no worker could have written: a phone seen with infinite confidence."""
+    return {
+        "session_id": session,
+        "candidate_id": "c",
+        "frame_sequence": 0,
+        "captured_at_ms": now,
+        "observed_at_ms": now,
+        "brightness": 100.0,
+        "too_dark": False,
+        "image_too_small": False,
+        "faces": [],
+        "head_pose": None,
+        "gaze": None,
+        "objects": None,
+        "objects_status": "skipped",
+        "timings_ms": {"total": 1.0},
+        "conditions": [{"type": "phone_visible", "confidence": float("inf"), "since_ms": now, "until_ms": None}],
+        "events": [],
+    }
+
+
 async def _send(settings: Settings, records: list[tuple[str, str, str, bytes | None]]) -> None:
-    topics = {"frames": settings.topics.frames, "control": settings.topics.control}
+    topics = {"frames": settings.topics.frames, "control": settings.topics.control, "events": settings.topics.events}
     async with session_publisher(settings) as publisher:
         for _, topic, session, value in records:
             await publisher.send_raw(topics[topic], session, value)
@@ -150,6 +181,8 @@ def run_fuzz(count: int, seed: int, workdir: Path) -> dict[str, Any]:
         alive = stack.worker.process is not None and stack.worker.process.poll() is None
         health = stack.worker.health() or {}
     answered = Counter(answered_sessions.get(r["session_id"], "other") for r in results)
+    # Each valid frame answered once: as many distinct (session, frame) pairs as Results.
+    answered_once = len({(r["session_id"], r["frame_sequence"]) for r in results}) == len(results)
     tiny_verdicts = Counter(r["verdict"] for r in results if r["session_id"] == "fz-tiny")
     tiny_absent = sum("face_absent" in r["conditions"] for r in results if r["session_id"] == "fz-tiny")
     by_reason = Counter(_normalised(letter["reason"]) for letter in letters)
@@ -161,6 +194,7 @@ def run_fuzz(count: int, seed: int, workdir: Path) -> dict[str, Any]:
         "dead_letters_by_reason": dict(by_reason.most_common()),
         "one_pixel_verdicts": dict(tiny_verdicts),
         "one_pixel_face_absent_results": tiny_absent,
+        "answered_once": answered_once,
         "worker_alive": alive,
         "forwarded_to_key_partition": health.get("forwarded_to_key_partition", {}),
     }
@@ -182,8 +216,10 @@ def main(count: int, seed: int, out: Path) -> int:
     print(
         f"\nrefusable {refused}, dead-lettered {figures['dead_letters']}; answerable {answerable}, answered "
         f"{answered}; 1x1 camera verdicts {figures['one_pixel_verdicts']} (face_absent in "
-        f"{figures['one_pixel_face_absent_results']} results); worker alive: {figures['worker_alive']}"
+        f"{figures['one_pixel_face_absent_results']} results); each answered once: {figures['answered_once']}; "
+        f"worker alive: {figures['worker_alive']}"
     )
     write_json(out, {"fuzz": figures})
     ok = figures["worker_alive"] and figures["dead_letters"] == refused and answered == answerable
+    ok = ok and figures["answered_once"]
     return 0 if ok else 1
