@@ -32,9 +32,8 @@ def _stored(session_id: str) -> dict[str, Any] | None:
     return stored or None
 
 
-def _load(session_id: str) -> SessionState | None:
-    """The session's live state; None for a session that has not started or has ended."""
-    stored = _stored(session_id)
+def _live(stored: dict[str, Any] | None) -> SessionState | None:
+    """The session's live state from its table entry; None for a session not started, or ended."""
     return SessionState.from_dict(stored) if stored and not is_ended(stored) else None
 
 
@@ -66,8 +65,9 @@ async def assess(event: EventT, observation: Observation) -> None:
     if reason := observation_refusal(observation):
         raise Refused(reason)
     session_id = observation["session_id"]
-    _refuse_if_ended(_stored(session_id), f"frame #{observation['frame_sequence']}")
-    state, result = engine.apply(_load(session_id), observation)
+    stored = _stored(session_id)
+    _refuse_if_ended(stored, f"frame #{observation['frame_sequence']}")
+    state, result = engine.apply(_live(stored), observation)
     sessions[session_id] = state.to_dict()
     await results_topic.send(key=session_id.encode(), value=result)
     if engine.ready_to_finish(state):
@@ -86,7 +86,7 @@ async def control(event: EventT, record: SessionControl) -> None:
         await _expire(session_id, stored)
         return
     _refuse_if_ended(stored, "the " + action)
-    state = _load(session_id)
+    state = _live(stored)
     if action == "end" and state is None and record["last_sequence"] is None:
         # With last_sequence, an end may come before the session's first frame is scored (frames
         # queue behind detection): the end waits for it. Without, there is nothing to wait for.
@@ -109,7 +109,7 @@ async def _expire(session_id: str, stored: dict[str, Any] | None) -> None:
         if now - stored["ended_wall_ms"] >= settings.risk.ended_retention_s * 1000:
             sessions.pop(session_id, None)
         return
-    state = SessionState.from_dict(stored) if stored else None
+    state = _live(stored)
     if state and engine.is_idle(state, now, settings.risk.end_grace_s, _frames_done_up_to(session_id, now)):
         await _finish(state, "ended" if state.status == "ending" else "expired")
 

@@ -13,7 +13,7 @@ from producers.images import encode_jpeg
 from samples.photos import ultralytics_asset as asset
 from samples.photos import zidane_face
 from samples.scenes import scene_image
-from schemas.records import Frame, new_frame, now_ms
+from schemas.records import Frame, Observation, new_frame, now_ms
 
 __all__ = [
     "INTERVAL_MS",
@@ -21,6 +21,7 @@ __all__ = [
     "START_MS",
     "asset",
     "frame_record",
+    "observation_record",
     "scene_jpeg",
     "timeline",
     "zidane_face",
@@ -77,3 +78,26 @@ def timeline(
             frames.append(frame_record(session_id, sequence, start_ms + sequence * INTERVAL_MS, scene))
             sequence += 1
     return frames
+
+
+def observation_record(session: str, sequence: int, captured_at_ms: int, **changes: object) -> Observation:
+    """An Observation as the vision stage writes one for a frame with one readable face, then ``changes``."""
+    observation: Observation = {
+        "session_id": session,
+        "candidate_id": "c",
+        "frame_sequence": sequence,
+        "captured_at_ms": captured_at_ms,
+        "observed_at_ms": captured_at_ms + 5,
+        "brightness": 100.0,
+        "too_dark": False,
+        "image_too_small": False,
+        "faces": [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
+        "head_pose": None,
+        "gaze": None,
+        "objects": None,
+        "objects_status": "unavailable",
+        "timings_ms": {"total": 5.0},
+        "conditions": [],
+        "events": [],
+    }
+    return observation | changes  # type: ignore[return-value]

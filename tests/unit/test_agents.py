@@ -12,11 +12,11 @@ from unittest.mock import AsyncMock
 
 import pytest
 
-from schemas.records import Observation, new_session_control
+from schemas.records import new_session_control
 from streams.kafka.partitioning import partition_of
 from streams.serializers import Undecodable
 from streams.settings import load_settings
-from tests.helpers.frames import START_MS, frame_record
+from tests.helpers.frames import START_MS, frame_record, observation_record
 
 
 @pytest.fixture(scope="module")
@@ -112,39 +112,18 @@ def test_an_unexpected_vision_error_costs_one_frame(agents, sent, monkeypatch):
     assert _reasons(sent["dead_letter"]) == ["vision error: RuntimeError: boom"]
 
 
-def _observation(session_id: str, sequence: int, captured_at_ms: int) -> Observation:
-    return {
-        "session_id": session_id,
-        "candidate_id": "c",
-        "frame_sequence": sequence,
-        "captured_at_ms": captured_at_ms,
-        "observed_at_ms": captured_at_ms + 5,
-        "brightness": 100.0,
-        "too_dark": False,
-        "image_too_small": False,
-        "faces": [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
-        "head_pose": None,
-        "gaze": None,
-        "objects": None,
-        "objects_status": "unavailable",
-        "timings_ms": {"total": 5.0},
-        "conditions": [],
-        "events": [],
-    }
-
-
 def test_late_and_broken_observations_become_dead_letters(agents, sent):
     start = 1_800_000_000_000
 
     async def run() -> None:
         async with agents["risk"].assess_observations.test_context() as agent:
-            await agent.put(_observation("s3", 0, start + 60_000), key=b"s3", partition=home(b"s3"))
+            await agent.put(observation_record("s3", 0, start + 60_000), key=b"s3", partition=home(b"s3"))
             await agent.put(
-                _observation("s3", 1, start), key=b"s3", partition=home(b"s3")
+                observation_record("s3", 1, start), key=b"s3", partition=home(b"s3")
             )  # 60 s behind: beyond the 30 s bound
             await agent.put(Undecodable("corrupt Observation body", b"\xc3\x01"), key=b"s3", partition=home(b"s3"))
             await agent.put(None, key=b"s3", partition=home(b"s3"))
-            await agent.put(_observation("s3", 2, start + 60_200), key=b"s3", partition=home(b"s3"))
+            await agent.put(observation_record("s3", 2, start + 60_200), key=b"s3", partition=home(b"s3"))
             await _until(lambda: sent["results"].await_count == 2)
 
     asyncio.run(run())

@@ -7,6 +7,7 @@ import pytest
 from schemas.records import new_frame, new_session_control
 from streams.settings import IngressSettings
 from streams.validation import control_refusal, frame_refusal, observation_refusal, session_refusal
+from tests.helpers.frames import observation_record
 
 NOW = 1_800_000_000_000
 LIMITS = IngressSettings()
@@ -65,25 +66,7 @@ def test_a_start_naming_no_policy_or_a_known_one_passes():
 
 
 def _observation(**changes):
-    base = {
-        "session_id": "s1",
-        "candidate_id": "c",
-        "frame_sequence": 3,
-        "captured_at_ms": NOW,
-        "observed_at_ms": NOW + 5,
-        "brightness": 100.0,
-        "too_dark": False,
-        "image_too_small": False,
-        "faces": [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
-        "head_pose": None,
-        "gaze": None,
-        "objects": None,
-        "objects_status": "unavailable",
-        "timings_ms": {"total": 5.0},
-        "conditions": [],
-        "events": [],
-    }
-    return base | changes
+    return observation_record("s1", 3, NOW, **changes)
 
 
 @pytest.mark.parametrize(
