@@ -73,10 +73,11 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     _set_env("INTEGRITY_WEB_PORT", args.web_port)
     _set_env("INTEGRITY_DATA_DIR", args.data_dir)
     settings = load_settings()
+    fixup = EmbeddedBrokerFixup(settings.broker)
     # Before anything starts: a worker whose weights cannot load must say so, not hang unready.
     ObjectDetector(settings.vision.yolo_weights, settings.vision.object_min_confidence).verify()
     asyncio.run(ensure_topics(settings))
-    if asyncio.run(EmbeddedBrokerFixup(settings.broker).prepare_worker(settings.data_dir)):
+    if asyncio.run(fixup.prepare_worker(settings.data_dir)):
         print(
             f"the embedded broker restarted since this worker last ran: cleared {settings.data_dir} "
             "(its tables rebuild from the changelogs)",
@@ -88,7 +89,19 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     level = (args.loglevel or settings.log_level).lower()
     level = {"warning": "warn", "critical": "crit"}.get(level, level)  # Faust's own spellings
     sys.argv = ["integrity", "worker", "--loglevel", level]
-    app.main()
+    try:
+        app.main()
+    except BaseException:
+        # Faust stops with a ConsistencyError when the embedded broker it ran against restarted empty.
+        if asyncio.run(fixup.restarted_since_prepared(settings.data_dir)):
+            print(
+                "integrity: the embedded broker restarted; it keeps its topics in memory, so they and the sessions "
+                "in flight are gone. This worker stops: start it again (it clears its state folder).",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 3
+        raise
     return 0
 
 

@@ -125,6 +125,18 @@ class EmbeddedBrokerFixup:
             return False
         return drop_stale_state(data_dir, await self.broker_run_id())
 
+    async def restarted_since_prepared(self, data_dir: Path) -> bool:
+        """Whether the broker now is another run than the one ``data_dir`` was prepared against (a
+        broker that cannot be reached has not restarted: it is down)."""
+        marker = data_dir / _MARKER
+        if not self.enabled() or not marker.exists():
+            return False
+        try:
+            current = await asyncio.wait_for(self.broker_run_id(), 15)
+        except Exception:
+            return False
+        return current != marker.read_text()
+
 
 def drop_stale_state(data_dir: Path, run_id: str) -> bool:
     """Empty ``data_dir`` unless it was built against broker run ``run_id``; True when it was emptied."""

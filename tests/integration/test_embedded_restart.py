@@ -58,3 +58,17 @@ def test_readiness_follows_the_broker_and_liveness_does_not(tmp_path):
         assert any(reason.startswith("broker unreachable") for reason in health["not_ready_because"])
         with urllib.request.urlopen(f"http://127.0.0.1:{stack.worker.web_port}/health/live/", timeout=5) as response:
             assert json.load(response) == {"live": True}
+
+
+def test_a_worker_whose_embedded_broker_restarts_stops_with_one_clear_line(tmp_path):
+    with LocalStack(tmp_path / "stack", worker_env={"INTEGRITY_YOLO_WEIGHTS": ""}) as stack:
+        before = timeline("rs-before", [("one_face", 5)])
+        publish(stack.settings, [(stack.settings.topics.frames, "rs-before", f) for f in before])
+        assert len(results_of(stack.settings, "rs-before", 5)) == 5
+        assert stack.worker.process is not None
+
+        stack.broker.stop()
+        stack.broker.start()  # a new, empty broker on the same port
+        assert stack.worker.process.wait(timeout=120) == 3
+        lines = stack.worker.log_path.read_text().splitlines()
+        assert lines[-1].startswith("integrity: the embedded broker restarted; it keeps its topics in memory")
