@@ -312,7 +312,6 @@ class Declared:
     default: Any
     shown: str  # Markdown
     doc: str  # Markdown
-    kind: Any  # the field's type
 
     @property
     def default_text(self) -> str:
@@ -336,7 +335,7 @@ def _declared(cls: type, prefix: str = "") -> Iterator[Declared]:
             continue
         meta = item.metadata
         shown = meta["shown"] if meta["shown"] is not None else f"`{_show(item.default)}`"
-        yield Declared(f"{prefix}{item.name}", meta["env"], item.default, shown, meta["doc"], hints[item.name])
+        yield Declared(f"{prefix}{item.name}", meta["env"], item.default, shown, meta["doc"])
 
 
 def declared() -> list[Declared]:

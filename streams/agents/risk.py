@@ -37,9 +37,16 @@ def _live(stored: dict[str, Any] | None) -> SessionState | None:
     return SessionState.from_dict(stored) if stored and not is_ended(stored) else None
 
 
-def _frames_done_up_to(session_id: str, now: int) -> int:
-    """Broker time up to which this worker has analysed the frames partition of the session."""
-    return caught_up_to(settings.topics.frames, partition_of(session_id.encode(), settings.topics.partitions), now)
+def _idle(state: SessionState, now: int) -> bool:
+    """Due to finish without more frames, given how far this worker has analysed the session's frames
+    partition (broker time): an end waits for every frame produced before it."""
+    partition = partition_of(state.session_id.encode(), settings.topics.partitions)
+    return engine.is_idle(state, now, settings.risk.end_grace_s, caught_up_to(settings.topics.frames, partition, now))
+
+
+def _retention_over(stored: dict[str, Any], now: int) -> bool:
+    """An ended session's record has been kept for INTEGRITY_RISK_ENDED_RETENTION_S."""
+    return bool(now - stored["ended_wall_ms"] >= settings.risk.ended_retention_s * 1000)
 
 
 async def _finish(state: SessionState, reason: EndReason) -> None:
@@ -106,11 +113,11 @@ async def _expire(session_id: str, stored: dict[str, Any] | None) -> None:
     """A worker's timer asks; re-checked here, in order with the session's other records."""
     now = now_ms()
     if stored and is_ended(stored):
-        if now - stored["ended_wall_ms"] >= settings.risk.ended_retention_s * 1000:
+        if _retention_over(stored, now):
             sessions.pop(session_id, None)
         return
     state = _live(stored)
-    if state and engine.is_idle(state, now, settings.risk.end_grace_s, _frames_done_up_to(session_id, now)):
+    if state and _idle(state, now):
         await _finish(state, "ended" if state.status == "ending" else "expired")
 
 
@@ -146,11 +153,9 @@ _expiry_requests = ExpiryRequests()
 def _expiry_mark(stored: dict[str, Any], now: int) -> tuple[int | None, ...] | None:
     """What an idle (or long-ended) session was idle since; None when it is not due for expiry."""
     if is_ended(stored):
-        retained = now - stored["ended_wall_ms"] >= settings.risk.ended_retention_s * 1000
-        return (stored["ended_wall_ms"],) if retained else None
+        return (stored["ended_wall_ms"],) if _retention_over(stored, now) else None
     state = SessionState.from_dict(stored)
-    done_up_to = _frames_done_up_to(state.session_id, now)
-    if not engine.is_idle(state, now, settings.risk.end_grace_s, done_up_to):
+    if not _idle(state, now):
         return None
     return (state.last_frame_wall_ms, state.end_requested_wall_ms)
 
