@@ -12,8 +12,10 @@ import asyncio
 import random
 import re
 import shutil
+import struct
 import sys
 import tempfile
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +35,10 @@ from streams.settings import Settings
 
 __all__ = ["main"]
 
+# The worker of the fuzz run takes frames of at most this many bytes (INTEGRITY_MAX_FRAME_BYTES), so that
+# its "oversize image" records stay small enough to send by the thousand.
+MAX_FRAME_BYTES = 100_000
+
 # kind -> what the worker must do with it: "refuse" (a dead letter) or "answer" (a Result).
 EXPECTED = {
     "random bytes": "refuse",
@@ -46,6 +52,10 @@ EXPECTED = {
     "captured in 1970": "refuse",
     "captured in 2100": "refuse",
     "declared size not the image's": "refuse",
+    "empty image": "refuse",
+    "non-image bytes": "refuse",
+    "oversize image": "refuse",
+    "decompression bomb (PNG)": "refuse",
     "control: unknown policy": "refuse",
     "control: end of nothing": "refuse",
     "events: random bytes": "refuse",
@@ -76,6 +86,9 @@ def _records(count: int, seed: int) -> list[tuple[str, str, str, bytes | None]]:
         record = new_frame(session, sequence, face, width=640, height=480, captured_at_ms=now + sequence * 200)
         return record | changes  # type: ignore[return-value]
 
+    bomb = _png_bomb(12_000, 12_000)
+    oversize = rng.randbytes(MAX_FRAME_BYTES + 1)
+
     makers: dict[str, Callable[[int], tuple[str, str, bytes | None]]] = {
         "random bytes": lambda i: ("frames", f"fz-{i % 7}", rng.randbytes(rng.randint(0, 300))),
         "unknown fingerprint": lambda i: ("frames", f"fz-{i % 7}", b"\xc3\x01" + rng.randbytes(8) + b"\x00" * 20),
@@ -95,6 +108,14 @@ def _records(count: int, seed: int) -> list[tuple[str, str, str, bytes | None]]:
             "frames",
             "fz-d",
             frame_codec.encode(frame("fz-d", width=1920, height=1080)),
+        ),
+        "empty image": lambda i: ("frames", "fz-z", frame_codec.encode(frame("fz-z", image=b""))),
+        "non-image bytes": lambda i: ("frames", "fz-b", frame_codec.encode(frame("fz-b", image=b"hello, world"))),
+        "oversize image": lambda i: ("frames", "fz-big", frame_codec.encode(frame("fz-big", image=oversize))),
+        "decompression bomb (PNG)": lambda i: (
+            "frames",
+            "fz-bomb",
+            frame_codec.encode(frame("fz-bomb", image=bomb, encoding="PNG", width=12_000, height=12_000)),
         ),
         "control: unknown policy": lambda i: (
             "control",
@@ -129,6 +150,18 @@ def _records(count: int, seed: int) -> list[tuple[str, str, str, bytes | None]]:
         if kind == "good frame":
             out[position] = (kind, topic, session, frame_codec.encode(frame(session)))
     return out
+
+
+def _png_bomb(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels, with a few bytes of compressed rows: decoded,
+    it would take width x height x 3 bytes of memory (432 MB for 12000 x 12000)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (1 + 3 * width) * 64, 9)  # the first 64 rows; a real bomb has them all
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
 
 
 def _forged(session: str, now: int) -> Observation:
@@ -168,7 +201,8 @@ def run_fuzz(count: int, seed: int, workdir: Path) -> dict[str, Any]:
     records = _records(count, seed)
     sent = Counter(kind for kind, *_ in records)
     answered_sessions = _session_kinds(records)
-    with LocalStack(workdir, worker_env={"INTEGRITY_LOG_LEVEL": "error"}) as stack:
+    worker_env = {"INTEGRITY_LOG_LEVEL": "error", "INTEGRITY_MAX_FRAME_BYTES": str(MAX_FRAME_BYTES)}
+    with LocalStack(workdir, worker_env=worker_env) as stack:
         settings = stack.settings
         asyncio.run(_send(settings, records))
         print(f"sent {len(records)} records; waiting for the worker to answer them", file=sys.stderr, flush=True)

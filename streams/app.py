@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
 
+from streams.kafka import security
 from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
 from streams.settings import load_settings
 
 settings = load_settings()
+# aiokafka logs every request at debug level, a SASL PLAIN login with its password.
+security.hide_secrets_in_logs(settings.broker)
 fixup = EmbeddedBrokerFixup(settings.broker)
 fixup.patch_faust()
 # Faust creates the data folder without its parents: a fresh checkout has no .integrity/ yet.
 settings.data_dir.mkdir(parents=True, exist_ok=True)
 
-app = faust.App(
+
+class IntegrityApp(faust.App):
+    async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
+        # Faust closes the tables right after this, at shutdown and on each rebalance: let the record
+        # each agent has in hand finish first (its answer out, its state written, its offset acked).
+        # One record, not the queue behind it (stream_wait_empty stays off; Faust skips the rest).
+        from streams.agents.processing import records_in_hand_finished
+
+        await records_in_hand_finished(settings.shutdown_wait_s)
+        await super()._consumer_wait_empty(consumer, logger)
+
+
+app = IntegrityApp(
     settings.app_id,
     broker=settings.broker.url,
     store="rocksdb://",
@@ -34,5 +51,6 @@ app = faust.App(
     broker_commit_interval=1.0,
     # Slow inference must not hold a rebalance hostage; state updates are idempotent per frame sequence.
     stream_wait_empty=False,
+    **security.faust_options(settings.broker),
     **fixup.app_options(),
 )

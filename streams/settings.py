@@ -8,10 +8,11 @@ Comments above a field say where its number comes from; ``doc`` says what it mea
 
 from __future__ import annotations
 
+import logging
 import os
 import typing
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "HealthSettings",
     "IngressSettings",
     "RiskSettings",
+    "Secret",
     "Settings",
     "SettingsError",
     "TopicSettings",
@@ -34,10 +36,43 @@ __all__ = [
 ]
 
 EMBEDDED_BOOTSTRAP = "127.0.0.1:19092"
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(ValueError):
     """An environment variable whose value does not fit its setting."""
+
+
+class Secret:
+    """A value that is never printed: its ``str`` and ``repr`` only say whether it is set.
+
+    ``reveal()`` is the one way to the value, for the code that hands it to a Kafka client."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str = "") -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __str__(self) -> str:
+        return "***" if self._value else ""
+
+    def __repr__(self) -> str:
+        return f"Secret({str(self)!r})"
 
 
 def setting(default: Any, env: str, doc: str, *, shown: str | None = None) -> Any:
@@ -57,6 +92,56 @@ class BrokerSettings:
         "switches on the workarounds for the embedded broker (tansu); set `false` for real Kafka",
         shown="true when the bootstrap is the default",
     )
+    # How every Kafka client of ours (Faust, publishers, readers, the admin client, the health probe)
+    # reaches the broker; streams/kafka/security.py turns these into the clients' options. The embedded
+    # broker speaks PLAINTEXT only (SECURITY.md).
+    security_protocol: str = setting(
+        "PLAINTEXT",
+        "KAFKA_SECURITY_PROTOCOL",
+        "how clients reach the broker: `PLAINTEXT`, `SSL` (TLS), `SASL_PLAINTEXT` or `SASL_SSL` (SASL over TLS)",
+    )
+    # aiokafka's and Faust's default. PLAIN sends the password itself: use it over SASL_SSL only.
+    sasl_mechanism: str = setting(
+        "PLAIN",
+        "KAFKA_SASL_MECHANISM",
+        "SASL mechanism: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512` (with a `SASL_*` protocol)",
+    )
+    sasl_username: str = setting("", "KAFKA_SASL_USERNAME", "SASL user name", shown="empty")
+    sasl_password: Secret = setting(
+        Secret(), "KAFKA_SASL_PASSWORD", "SASL password; never printed or logged", shown="empty"
+    )
+    ssl_cafile: str = setting(
+        "",
+        "KAFKA_SSL_CAFILE",
+        "CA certificates (PEM) that signed the broker's certificate (with `SSL` or `SASL_SSL`)",
+        shown="empty (the system's CAs)",
+    )
+    ssl_certfile: str = setting(
+        "",
+        "KAFKA_SSL_CERTFILE",
+        "client certificate (PEM), for brokers that authenticate clients by TLS certificate",
+        shown="empty (none)",
+    )
+    ssl_keyfile: str = setting(
+        "",
+        "KAFKA_SSL_KEYFILE",
+        "private key (PEM) of the client certificate, when the certificate file does not hold it",
+        shown="empty (in the certificate file)",
+    )
+    ssl_key_password: Secret = setting(
+        Secret(),
+        "KAFKA_SSL_KEY_PASSWORD",
+        "password of an encrypted private key; never printed or logged",
+        shown="empty",
+    )
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
 
     @property
     def embedded(self) -> bool:
@@ -86,6 +171,15 @@ class TopicSettings:
         4, "INTEGRITY_PARTITIONS", "partitions of every session-keyed topic and of the table changelogs"
     )
     replication_factor: int = setting(1, "INTEGRITY_REPLICATION_FACTOR", "replication of created topics")
+    # Frames are biometric data, and a live interview's frames are worthless an hour later: the frames
+    # topic keeps them no longer (its retention.ms when we create it). A judgement; it bounds how long
+    # an outage of every worker may last before its frames are lost unanalysed.
+    frames_retention_s: float = setting(
+        3600.0,
+        "INTEGRITY_FRAMES_RETENTION_S",
+        "how long the frames topic keeps frames (its `retention.ms`, set when the topic is created): frames "
+        "not analysed within it are lost, so raise it if your workers may be down longer",
+    )
 
     def all(self) -> tuple[str, ...]:
         return (self.frames, self.events, self.results, self.control, self.dead_letter, self.reports)
@@ -258,6 +352,23 @@ class IngressSettings:
         "INTEGRITY_MAX_FRAME_RATE",
         "frames per second a sequence jump may claim (plus 30 frames); a larger jump is refused",
     )
+    # Webcam proctoring sends 1-5 frames per second; 15 leaves room for any real camera and keeps one
+    # flooding session from taking the worker's CPU (a frame costs ~30 ms of vision). Counted in capture
+    # time, so a replay sent faster than it was captured passes; capture time cannot run ahead of the
+    # broker's clock (INTEGRITY_MAX_CLOCK_DRIFT_S), so a flooder cannot forge its way around it.
+    session_max_fps: float = setting(
+        15.0,
+        "INTEGRITY_SESSION_MAX_FPS",
+        "frames per second of capture time one session may send on average; frames beyond it (and the "
+        "burst) are dead-lettered without their image",
+    )
+    session_burst_frames: int = setting(
+        30, "INTEGRITY_SESSION_BURST_FRAMES", "frames a session may send at once above its rate before it is refused"
+    )
+    # A 1080p webcam JPEG is 0.1-0.5 MB; 4 MB holds a 4K PNG screenshot. Larger is not a webcam frame.
+    max_frame_bytes: int = setting(
+        4 * 1024 * 1024, "INTEGRITY_MAX_FRAME_BYTES", "largest encoded image a frame may carry (bytes)"
+    )
     # Faust's producer refuses requests over ~1 MB (producer_max_request_size): a larger dead letter would
     # fail to send and the record would be lost, so a payload is cut here and its digest kept.
     dead_letter_max_payload_bytes: int = setting(
@@ -293,6 +404,12 @@ class Settings:
     # table_route redirects a request to the owner's canonical URL, built from this host.
     web_host: str = setting("127.0.0.1", "INTEGRITY_WEB_HOST", "host other workers reach this one's web views at")
     log_level: str = setting("info", "INTEGRITY_LOG_LEVEL", "worker log level: debug, info, warning, error")
+    # A frame takes ~30 ms of vision; 10 s covers one stuck on a slow broker acknowledgement.
+    shutdown_wait_s: float = setting(
+        10.0,
+        "INTEGRITY_SHUTDOWN_WAIT_S",
+        "at a stop or rebalance, how long the tables stay open for the records the agents have in hand",
+    )
     vision: VisionSettings = field(default_factory=VisionSettings)
     behaviour: BehaviourSettings = field(default_factory=BehaviourSettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
@@ -317,6 +434,11 @@ class Declared:
     def default_text(self) -> str:
         """The default as plain text, for a terminal."""
         return self.shown.replace("`", "")
+
+    @property
+    def secret(self) -> bool:
+        """Whether its value is never printed (``integrity settings`` shows ``***``)."""
+        return isinstance(self.default, Secret)
 
 
 def _show(value: Any) -> str:
@@ -359,6 +481,8 @@ def _parse(raw: str, kind: Any, env: str) -> Any:
             return float(text)
         if kind is Path:
             return Path(raw)
+        if kind is Secret:
+            return Secret(raw)
         return raw
     except ValueError as exc:
         name = getattr(kind, "__name__", str(kind))
@@ -378,12 +502,74 @@ def _load(cls: type, env: Mapping[str, str]) -> Any:
     return cls(**values)
 
 
+def _one_of(value: str, allowed: tuple[str, ...], env: str) -> str:
+    wanted = value.strip().upper()
+    if wanted not in allowed:
+        raise SettingsError(f"{env}={value!r} is not one of {', '.join(allowed)}")
+    return wanted
+
+
+def _readable_file(path: str, env: str) -> None:
+    if not (os.path.isfile(path) and os.access(path, os.R_OK)):
+        raise SettingsError(f"{env}={path!r} is not a readable file")
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
+
+
+def _checked_broker(broker: BrokerSettings) -> BrokerSettings:
+    """The broker settings with the protocol and mechanism in Kafka's spelling; refuses combinations
+    a client could not connect with, and warns (once, never with a value) about credentials the
+    protocol does not use."""
+    broker = replace(
+        broker,
+        security_protocol=_one_of(broker.security_protocol, SECURITY_PROTOCOLS, "KAFKA_SECURITY_PROTOCOL"),
+        sasl_mechanism=_one_of(broker.sasl_mechanism, SASL_MECHANISMS, "KAFKA_SASL_MECHANISM"),
+    )
+    protocol = f"KAFKA_SECURITY_PROTOCOL={broker.security_protocol}"
+    credentials = (("KAFKA_SASL_USERNAME", broker.sasl_username), ("KAFKA_SASL_PASSWORD", broker.sasl_password))
+    if broker.uses_sasl:
+        missing = [env for env, value in credentials if not value]
+        if missing:
+            raise SettingsError(f"{protocol} needs {' and '.join(missing)}")
+    else:
+        unused = [env for env, value in credentials if value]
+        if unused:
+            _warn_once(f"{' and '.join(unused)} set but unused: {protocol} does not use SASL")
+    tls_files = (
+        ("KAFKA_SSL_CAFILE", broker.ssl_cafile),
+        ("KAFKA_SSL_CERTFILE", broker.ssl_certfile),
+        ("KAFKA_SSL_KEYFILE", broker.ssl_keyfile),
+    )
+    if broker.uses_tls:
+        for env, path in tls_files:
+            if path:
+                _readable_file(path, env)
+        if broker.ssl_keyfile and not broker.ssl_certfile:
+            raise SettingsError("KAFKA_SSL_KEYFILE is set without KAFKA_SSL_CERTFILE, the certificate it belongs to")
+    else:
+        unused = [env for env, path in tls_files if path] + (
+            ["KAFKA_SSL_KEY_PASSWORD"] if broker.ssl_key_password else []
+        )
+        if unused:
+            _warn_once(f"{' and '.join(unused)} set but unused: {protocol} does not use TLS")
+    return broker
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from environment variables (``os.environ`` by default).
 
     Raises ``SettingsError`` naming the variable when a value does not fit its setting."""
     settings: Settings = _load(Settings, os.environ if env is None else env)
-    return settings
+    if settings.topics.frames_retention_s <= 0:
+        raise SettingsError(f"INTEGRITY_FRAMES_RETENTION_S={settings.topics.frames_retention_s:g} is not positive")
+    return replace(settings, broker=_checked_broker(settings.broker))
 
 
 def flag_help(env: str, text: str | None = None) -> str:

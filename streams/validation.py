@@ -4,9 +4,9 @@ Plain Python over records (no Faust, no Kafka), so a gateway or a test checks th
 returns the reason a record is refused, for its dead letter, or None. The image itself (decodable, its
 size as declared) is checked where it is decoded, in ``streams.vision.image``.
 
-A repeated sequence is not refused: a frame whose sequence the session has already analysed is a
-redelivery (Kafka delivers at least once, and a producer may resend): it is answered again and never
-counted twice (``streams.vision.behaviour``, ``streams.risk.engine``).
+A repeated sequence is not refused: a frame whose sequence the session has already answered is a
+redelivery (Kafka delivers at least once, and a producer may resend), skipped without a second answer
+(``streams.redelivery``). One too far behind the session's newest to tell is refused.
 """
 
 from __future__ import annotations
@@ -16,9 +16,18 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from schemas.records import Frame, Observation, SessionControl
+from streams.redelivery import ANSWERED_KEPT
 from streams.settings import IngressSettings
 
-__all__ = ["control_refusal", "frame_refusal", "note_received", "observation_refusal", "session_refusal"]
+__all__ = [
+    "FrameBudget",
+    "control_refusal",
+    "frame_refusal",
+    "note_received",
+    "observation_refusal",
+    "session_refusal",
+    "spend_frame",
+]
 
 _SEQUENCE_SLACK = 30
 
@@ -57,6 +66,11 @@ def frame_refusal(frame: Frame, received_ms: int, limits: IngressSettings) -> st
         _id_refusal("session id", frame["session_id"], limits, required=True)
         or _id_refusal("candidate id", frame["candidate_id"], limits, required=False)
         or (f"sequence {frame['sequence']} is negative" if frame["sequence"] < 0 else None)
+        or (
+            f"the image is {len(frame['image'])} bytes, over the {limits.max_frame_bytes} allowed"
+            if len(frame["image"]) > limits.max_frame_bytes
+            else None
+        )
         or _clock_refusal("captured_at_ms", frame["captured_at_ms"], received_ms, limits)
         or _metadata_refusal(frame["metadata"], limits)
     )
@@ -75,6 +89,11 @@ def session_refusal(
     if not state or state.get("last_ms") is None:
         return None
     last_sequence, last_ms = state["last_sequence"], state["last_ms"]
+    if frame["sequence"] <= last_sequence - ANSWERED_KEPT:
+        return (
+            f"sequence {frame['sequence']} is {last_sequence - frame['sequence']} behind the session's newest "
+            f"{last_sequence} (at most {ANSWERED_KEPT - 1}): too late to analyse, or a redelivery too old to tell"
+        )
     last_received = state.get("last_received_ms")
     if last_received is not None:
         ahead_s = ((frame["captured_at_ms"] - last_ms) - (received_ms - last_received)) / 1000.0
@@ -92,6 +111,28 @@ def session_refusal(
                 f"newest {last_sequence} in {elapsed_s:.1f} s of capture time (at most {allowed})"
             )
     return None
+
+
+# A session's frame-rate budget: [frames it may still send at once, capture time it was counted at (ms)].
+FrameBudget = list[float]
+
+
+def spend_frame(
+    budget: FrameBudget | None, captured_at_ms: int, limits: IngressSettings
+) -> tuple[FrameBudget, str | None]:
+    """Take one frame from a session's budget (a token bucket refilled at INTEGRITY_SESSION_MAX_FPS of
+    capture time, holding at most INTEGRITY_SESSION_BURST_FRAMES); returns the budget after it, and the
+    reason the frame is refused when the budget is spent (the budget then unchanged)."""
+    tokens, counted_at = budget if budget else (float(limits.session_burst_frames), float(captured_at_ms))
+    elapsed_s = max(captured_at_ms - counted_at, 0.0) / 1000.0
+    tokens = min(float(limits.session_burst_frames), tokens + elapsed_s * limits.session_max_fps)
+    if tokens < 1.0:
+        reason = (
+            f"the session sends frames faster than {limits.session_max_fps:g} per second of capture time "
+            f"(with a burst of {limits.session_burst_frames}): frame dropped"
+        )
+        return list(budget) if budget else [tokens, counted_at], reason
+    return [tokens - 1.0, float(max(captured_at_ms, counted_at))], None
 
 
 def note_received(state: dict[str, Any], received_ms: int) -> None:

@@ -9,10 +9,18 @@ from concurrent.futures import ThreadPoolExecutor
 from faust.types import EventT, StreamT
 
 from schemas.records import Frame
-from streams.agents.processing import Refused, Stage, process
+from streams.agents.processing import (
+    Redelivered,
+    Refused,
+    Stage,
+    delivered,
+    process,
+    session_turn,
+)
 from streams.app import app, settings
+from streams.redelivery import already_answered, answered_with
 from streams.topics import behaviour, events_topic, frames_topic
-from streams.validation import frame_refusal, note_received, session_refusal
+from streams.validation import frame_refusal, note_received, session_refusal, spend_frame
 from streams.vision import BehaviourAnalyser, ImageDecodeError, VisionPipeline
 
 log = logging.getLogger(__name__)
@@ -45,14 +53,27 @@ async def analyse(event: EventT, frame: Frame) -> None:
     received_ms = int(event.message.timestamp * 1000)
     if reason := frame_refusal(frame, received_ms, settings.ingress):
         raise Refused(reason)
+    async with session_turn(session_id):
+        await _analyse_in_turn(session_id, frame, received_ms)
+
+
+async def _analyse_in_turn(session_id: str, frame: Frame, received_ms: int) -> None:
     state = behaviour.get(session_id)
+    if state and already_answered(state.get("answered", []), frame["sequence"]):
+        raise Redelivered(f"frame #{frame['sequence']} of session {session_id!r}")
     if reason := session_refusal(state, frame, received_ms, settings.ingress):
         raise Refused(reason)
+    budget, reason = spend_frame(state.get("budget") if state else None, frame["captured_at_ms"], settings.ingress)
+    if reason:
+        raise Refused(reason, keep_payload=False)
     observation = await asyncio.get_running_loop().run_in_executor(_vision_pool, pipeline.observe, frame)
     state = analyser.annotate(state, observation)
     note_received(state, received_ms)
+    state["budget"] = budget
+    state["answered"] = answered_with(state.get("answered", []), frame["sequence"])
+    # The observation is out before the state says so (streams.redelivery).
+    await delivered(events_topic, session_id.encode(), observation)
     behaviour[session_id] = state
-    await events_topic.send(key=session_id.encode(), value=observation)
 
 
 @app.agent(frames_topic)

@@ -12,9 +12,18 @@ from typing import Any
 from faust.types import EventT, StreamT
 
 from schemas.records import EndReason, Observation, SessionControl, new_session_control, now_ms
-from streams.agents.processing import Refused, Stage, caught_up_to, process
+from streams.agents.processing import (
+    Redelivered,
+    Refused,
+    Stage,
+    caught_up_to,
+    delivered,
+    process,
+    session_turn,
+)
 from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
+from streams.redelivery import already_answered, answered_with
 from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, ended_session, final_report, is_ended
 from streams.topics import behaviour, control_topic, events_topic, reports_topic, results_topic, sessions
 from streams.validation import control_refusal, observation_refusal
@@ -38,10 +47,11 @@ def _live(stored: dict[str, Any] | None) -> SessionState | None:
 
 
 def _idle(state: SessionState, now: int) -> bool:
-    """Due to finish without more frames, given how far this worker has analysed the session's frames
-    partition (broker time): an end waits for every frame produced before it."""
+    """Due to finish without more frames, given how far this worker has analysed the session's frames and
+    scored their observations (broker time): an end waits for every frame produced before it."""
     partition = partition_of(state.session_id.encode(), settings.topics.partitions)
-    return engine.is_idle(state, now, settings.risk.end_grace_s, caught_up_to(settings.topics.frames, partition, now))
+    done = min(caught_up_to(topic, partition, now) for topic in (settings.topics.frames, settings.topics.events))
+    return engine.is_idle(state, now, settings.risk.end_grace_s, done)
 
 
 def _retention_over(stored: dict[str, Any], now: int) -> bool:
@@ -53,9 +63,9 @@ async def _finish(state: SessionState, reason: EndReason) -> None:
     """Final Result and report out; the session's state becomes its ended record (kept for
     INTEGRITY_RISK_ENDED_RETENTION_S, so a late record cannot start it again and get a second report)."""
     key = state.session_id.encode()
-    await results_topic.send(key=key, value=engine.result(state, final=True))
+    await delivered(results_topic, key, engine.result(state, final=True))
     report = final_report(engine, state, reason)
-    await reports_topic.send(key=key, value=report)
+    await delivered(reports_topic, key, report)
     sessions[state.session_id] = ended_session(state, report, now_ms())
     behaviour.pop(state.session_id, None)
     log.info("session %s %s: %s at risk %.1f", state.session_id, reason, report["verdict"], report["final_risk_score"])
@@ -71,27 +81,44 @@ def _refuse_if_ended(stored: dict[str, Any] | None, what: str) -> None:
 async def assess(event: EventT, observation: Observation) -> None:
     if reason := observation_refusal(observation):
         raise Refused(reason)
-    session_id = observation["session_id"]
+    async with session_turn(observation["session_id"]):
+        await _assess_in_turn(observation)
+
+
+async def _assess_in_turn(observation: Observation) -> None:
+    session_id, sequence = observation["session_id"], observation["frame_sequence"]
     stored = _stored(session_id)
-    _refuse_if_ended(stored, f"frame #{observation['frame_sequence']}")
+    if stored and already_answered(stored.get("answered", []), sequence):
+        raise Redelivered(f"observation of frame #{sequence} of session {session_id!r}")
+    _refuse_if_ended(stored, f"frame #{sequence}")
     state, result = engine.apply(_live(stored), observation)
+    state.answered = answered_with(state.answered, sequence)
+    # The Result is out before the state says so (streams.redelivery).
+    await delivered(results_topic, session_id.encode(), result)
     sessions[session_id] = state.to_dict()
-    await results_topic.send(key=session_id.encode(), value=result)
     if engine.ready_to_finish(state):
         await _finish(state, "ended")
 
 
 async def control(event: EventT, record: SessionControl) -> None:
-    session_id, action = record["session_id"], record["action"]
+    session_id = record["session_id"]
     if event.key != session_id.encode():
         raise Refused(f"control record key {event.key!r} is not its session id")
     received_ms = int(event.message.timestamp * 1000)
     if reason := control_refusal(record, received_ms, settings.ingress, engine.policies.policies):
         raise Refused(reason)
+    async with session_turn(session_id):
+        await _control_in_turn(record, received_ms)
+
+
+async def _control_in_turn(record: SessionControl, received_ms: int) -> None:
+    session_id, action = record["session_id"], record["action"]
     stored = _stored(session_id)
     if action == "expire":
         await _expire(session_id, stored)
         return
+    if action == "end" and stored and is_ended(stored) and stored.get("end_requested_wall_ms") == received_ms:
+        raise Redelivered(f"end of session {session_id!r}, already answered by its final report")
     _refuse_if_ended(stored, "the " + action)
     state = _live(stored)
     if action == "end" and state is None and record["last_sequence"] is None:

@@ -45,6 +45,7 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     host, port = args.listen.rsplit(":", 1)
     with EmbeddedBroker(host, int(port)) as broker:
         _set_env("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
+        _set_env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")  # all the embedded broker speaks
         asyncio.run(ensure_topics(load_settings()))
         print(f"embedded broker on {broker.bootstrap_servers} (memory storage); Ctrl-C stops it", flush=True)
         print(
@@ -197,9 +198,14 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     if args.markdown:
         print(markdown_table(), end="")
         return 0
-    load_settings()  # refuses a value that does not fit its setting, naming it
+    from streams.kafka.security import aiokafka_options
+
+    settings = load_settings()  # refuses a value that does not fit its setting, naming it
+    aiokafka_options(settings.broker)  # and TLS files that do not load
     for item in declared():
         value = os.environ.get(item.env)
+        if value and item.secret:
+            value = "***"
         current = f"{value}  (set)" if value is not None else f"{item.default_text}  (default)"
         print(f"{item.env:<48} {current}")
     return 0
@@ -244,6 +250,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from bench.fuzz import main as bench_fuzz
 
         return bench_fuzz(args.records, args.seed, out)
+    if args.bench == "flood":
+        from bench.flood import main as bench_flood
+
+        return bench_flood(args.seconds, args.flood_fps, args.sessions, args.fps, out)
     if args.bench == "accuracy":
         from bench.accuracy import main as bench_accuracy
 
@@ -339,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--records", type=int, default=2000)
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--out", help="JSON file (default .integrity/bench/fuzz.json)")
+    b = bench.add_parser("flood", help="one session floods beside ordinary ones: worker memory, their latency")
+    b.add_argument("--seconds", type=float, default=300.0)
+    b.add_argument("--flood-fps", type=float, default=60.0, help="frames per second of the flooding session")
+    b.add_argument("--sessions", type=int, default=4, help="ordinary sessions beside it")
+    b.add_argument("--fps", type=float, default=5.0, help="frames per second of each ordinary session")
+    b.add_argument("--out", help="JSON file (default .integrity/bench/flood.json)")
     b = bench.add_parser("accuracy", help="the vision stage on real photos and transformations with known truth")
     b.add_argument("--out", help="JSON file (default .integrity/bench/accuracy.json)")
     p.set_defaults(func=_cmd_bench)
@@ -355,9 +371,13 @@ def main(argv: list[str] | None = None) -> int:
         return _refuse(str(exc))
     except KafkaConnectionError as exc:
         servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", EMBEDDED_BOOTSTRAP)
+        protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+        secured = (
+            "" if protocol.upper() == "PLAINTEXT" else f" over {protocol} (are the KAFKA_SASL_* / KAFKA_SSL_* right?)"
+        )
         return _refuse(
-            f"cannot reach the Kafka broker at {servers} ({exc}). Is it running? Set KAFKA_BOOTSTRAP_SERVERS, or "
-            "start the embedded one with `integrity broker`"
+            f"cannot reach the Kafka broker at {servers}{secured} ({exc}). Is it running? Set KAFKA_BOOTSTRAP_SERVERS, "
+            "or start the embedded one with `integrity broker`"
         )
     except WeightsError as exc:
         return _refuse(str(exc))

@@ -1,7 +1,9 @@
 """Creating the topics with their partition counts before any worker or producer starts.
 
 Faust does not create source topics, and a broker that auto-creates them (tansu does, with 4
-partitions) would pick the count for us; a mismatch with the table's changelog fails at start.
+partitions) would pick the count for us; a mismatch with the table's changelog fails at start. The
+frames topic gets a short retention (frames are biometric data); a topic that exists already keeps
+its own configuration.
 """
 
 from __future__ import annotations
@@ -12,25 +14,37 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from streams.kafka.clients import admin_options
 from streams.settings import Settings
 
-__all__ = ["ensure_topics"]
+__all__ = ["ensure_topics", "new_topics"]
 
 log = logging.getLogger(__name__)
+
+
+def new_topics(settings: Settings, names: list[str]) -> list[NewTopic]:
+    """How each of the project's topics in ``names`` is created: partitions, replication, configuration."""
+    topics = settings.topics
+    frames = {"retention.ms": str(round(topics.frames_retention_s * 1000))}
+    return [
+        NewTopic(
+            name, topics.partitions, topics.replication_factor, topic_configs=frames if name == topics.frames else {}
+        )
+        for name in names
+    ]
 
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create the project's topics that do not exist yet; returns the names created."""
     topics = settings.topics
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**admin_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [name for name in topics.all() if name not in existing]
         if wanted:
-            new = [NewTopic(name, topics.partitions, topics.replication_factor) for name in wanted]
             with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race: fine
-                await admin.create_topics(new)
+                await admin.create_topics(new_topics(settings, wanted))
             log.info("created topics %s with %d partitions", ", ".join(wanted), topics.partitions)
         return wanted
     finally:

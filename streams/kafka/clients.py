@@ -1,4 +1,6 @@
-"""Options shared by every plain aiokafka client (publishers, readers, benchmarks), from the settings."""
+"""Options shared by every plain aiokafka client (publishers, readers, benchmarks, the admin client and
+the health probe), from the settings: where the broker is, how to reach it securely
+(``streams.kafka.security``), and the embedded broker's workarounds."""
 
 from __future__ import annotations
 
@@ -6,14 +8,20 @@ from typing import Any
 
 from producers.publisher import SessionPublisher
 from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
+from streams.kafka.security import aiokafka_options
 from streams.settings import Settings
 
-__all__ = ["consumer_options", "producer_options", "session_publisher"]
+__all__ = ["admin_options", "consumer_options", "producer_options", "session_publisher"]
+
+
+def admin_options(settings: Settings) -> dict[str, Any]:
+    """The broker's address and security: all an admin client needs, and what every client starts from."""
+    return {"bootstrap_servers": settings.broker.bootstrap_servers, **aiokafka_options(settings.broker)}
 
 
 def producer_options(settings: Settings) -> dict[str, Any]:
     return {
-        "bootstrap_servers": settings.broker.bootstrap_servers,
+        **admin_options(settings),
         # A frame acknowledged to the camera side is a frame the stream will see.
         "acks": "all",
         "max_request_size": 8 * 1024 * 1024,
@@ -23,7 +31,7 @@ def producer_options(settings: Settings) -> dict[str, Any]:
 
 def consumer_options(settings: Settings) -> dict[str, Any]:
     return {
-        "bootstrap_servers": settings.broker.bootstrap_servers,
+        **admin_options(settings),
         "fetch_max_bytes": 64 * 1024 * 1024,
         **EmbeddedBrokerFixup(settings.broker).consumer_options(),
     }

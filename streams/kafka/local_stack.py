@@ -41,6 +41,7 @@ class LocalStack:
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
             "INTEGRITY_EMBEDDED_BROKER": "true",
+            "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",  # all the embedded broker speaks
             **(worker_env or {}),
         }
         self.settings: Settings = load_settings(env)

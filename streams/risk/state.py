@@ -51,6 +51,8 @@ class SessionState:
     # Set by a SessionControl end: the session finalises once this frame is scored (or after a grace).
     end_requested_wall_ms: int | None = None
     expected_last_sequence: int | None = None
+    # The frame sequences most recently answered with a Result (streams.redelivery).
+    answered: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow on purpose: the table serializes it to JSON right away, and dataclasses.asdict's deep
@@ -74,6 +76,9 @@ def ended_session(state: SessionState, report: FinalReport, now_ms: int) -> dict
         "frames": state.frames,
         "last_score": report["final_risk_score"],
         "last_verdict": report["verdict"],
+        "answered": state.answered,
+        # The broker time of the end record that ended it: the same record redelivered is known.
+        "end_requested_wall_ms": state.end_requested_wall_ms,
         "ended_wall_ms": now_ms,
         "final_report": report,
     }

@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from schemas.records import now_ms
 from streams.agents.processing import caught_up_to
 from streams.app import app, settings
+from streams.kafka.clients import admin_options
 
 __all__ = ["BrokerProbe", "Readiness", "current", "input_lag_s", "probe_broker", "readiness"]
 
@@ -33,7 +34,7 @@ _broker = BrokerProbe()
 
 
 async def _probe() -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker.bootstrap_servers, request_timeout_ms=3000)
+    admin = AIOKafkaAdminClient(**admin_options(settings), request_timeout_ms=3000)
     try:
         await asyncio.wait_for(admin.start(), 5)
         await asyncio.wait_for(admin.list_topics(), 5)
@@ -58,13 +59,18 @@ async def probe_broker() -> None:
     await _probe()
 
 
+_STARTED_MS = now_ms()
+
+
 def input_lag_s(now: int) -> dict[str, float]:
-    """How far behind (seconds of broker time) this worker is on each input partition it owns."""
+    """How far behind (seconds of broker time) this worker is on each input partition it owns; a
+    partition with records waiting and none processed yet is behind by at least this worker's age."""
     inputs = {settings.topics.frames, settings.topics.events, settings.topics.control}
     lags = {}
     for tp in sorted(app.consumer.assignment()):
         if tp.topic in inputs:
-            lags[f"{tp.topic}[{tp.partition}]"] = round((now - caught_up_to(tp.topic, tp.partition, now)) / 1000, 1)
+            done = max(caught_up_to(tp.topic, tp.partition, now), _STARTED_MS)
+            lags[f"{tp.topic}[{tp.partition}]"] = round((now - done) / 1000, 1)
     return lags
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.agents.detection import pipeline, vision_ready
-from streams.agents.processing import forwarded
+from streams.agents.processing import forwarded, redelivered
 from streams.app import app, settings
 from streams.topics import sessions
 from streams.web.health import current as health_now
@@ -25,6 +25,8 @@ async def health(web, request):
         "yolo_stride": settings.vision.yolo_stride,
         # Ingress records a producer put on another partition than their key's, forwarded there.
         "forwarded_to_key_partition": dict(forwarded),
+        # Records skipped as already answered (redelivered after a crash, or resent), by stage.
+        "already_answered": dict(redelivered),
     }
     return web.json(body, status=200 if state.ready else 503)
 

@@ -93,6 +93,29 @@ def test_a_setting_that_does_not_fit_is_refused_in_one_line():
     ]
 
 
+def test_a_kafka_security_misconfiguration_is_refused_in_one_line_without_the_password(tmp_path):
+    password = "e2e-not-shown-7c1d"
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    for env, expected in [
+        (
+            {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_PASSWORD": password},
+            "integrity: KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_SASL_USERNAME",
+        ),
+        (
+            {
+                "KAFKA_SECURITY_PROTOCOL": "SSL",
+                "KAFKA_SSL_CAFILE": str(tmp_path / "ca.pem"),
+                "KAFKA_SSL_KEY_PASSWORD": password,
+            },
+            f"integrity: the TLS files could not be loaded (KAFKA_SSL_CAFILE='{tmp_path / 'ca.pem'}'): ",
+        ),
+    ]:
+        done = integrity("settings", env=env)
+        assert done.returncode == 2 and done.stdout == "", done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith(expected), done.stderr
+        assert password not in done.stderr
+
+
 def test_corrupt_weights_are_named_in_one_line_not_a_traceback(tmp_path):
     from samples.scenes import scene_image
 
@@ -169,7 +192,7 @@ def test_bench_risk_runs(tmp_path):
 @pytest.mark.integration
 def test_bench_fuzz_dead_letters_every_bad_record_and_answers_every_good_one(tmp_path):
     out = tmp_path / "fuzz.json"
-    # 10,000 records of 17 kinds on the frames, control and events topics (about 35 s here): the bench
+    # 10,000 records of 21 kinds on the frames, control and events topics (about 35 s here): the bench
     # exits non-zero unless every bad one was dead-lettered and every good one answered, once.
     done = integrity("bench", "fuzz", "--records", "10000", "--seed", "3", "--out", str(out))
     assert done.returncode == 0, done.stdout + done.stderr

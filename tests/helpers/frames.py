@@ -69,10 +69,13 @@ def frame_record(session_id: str, sequence: int, captured_at_ms: int, scene: str
 
 
 def timeline(
-    session_id: str, scenes: list[tuple[str, int]], first_sequence: int = 0, start_ms: int = START_MS
+    session_id: str, scenes: list[tuple[str, int]], first_sequence: int = 0, start_ms: int | None = None
 ) -> list[Frame]:
-    """Frames of real photos ("one_face", "face_absent", "two_faces"), ``count`` of each, 5 per second."""
+    """Frames of real photos ("one_face", "face_absent", "two_faces"), ``count`` of each, 5 per second,
+    captured from ``start_ms`` (default: now, so that the worker's clock checks pass however late in a
+    long test run the session is made)."""
     frames, sequence = [], first_sequence
+    start_ms = now_ms() if start_ms is None else start_ms
     for scene, count in scenes:
         for _ in range(count):
             frames.append(frame_record(session_id, sequence, start_ms + sequence * INTERVAL_MS, scene))

@@ -15,10 +15,9 @@ import pytest
 from producers.images import encode_jpeg
 from samples.scenes import scene_image
 from schemas import codec_for
-from tests.helpers.frames import SHARED_WEIGHTS, START_MS, frame_record, timeline
+from schemas.records import now_ms
+from tests.helpers.frames import SHARED_WEIGHTS, frame_record, timeline
 from tests.helpers.kafka import collect, publish, results_of
-
-START = START_MS
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +66,7 @@ def test_results_follow_the_frames(settings, worker):
 def test_malformed_frames_go_to_the_dead_letter_topic_and_the_stream_goes_on(settings, worker):
     frames = timeline("it-dlq", [("one_face", 3)])
     # Numbered like the frame it stands in for: only its image is wrong.
-    broken_image = frame_record("it-dlq", 2, START + 400, "one_face", image=b"\xff\xd8\xff\xe0 truncated")
+    broken_image = frame_record("it-dlq", 2, now_ms() + 400, "one_face", image=b"\xff\xd8\xff\xe0 truncated")
     publish(
         settings,
         [
@@ -96,9 +95,9 @@ def test_a_frame_too_large_to_dead_letter_whole_is_kept_as_a_prefix_and_a_digest
     # A 4000x3000 photo with sensor noise: about 2 MB of JPEG, over Kafka's usual 1 MB request limit.
     big = cv2.resize(scene_image("one_face"), (4000, 3000)).astype(np.float32)
     noisy = np.clip(big + np.random.default_rng(5).normal(0, 4, big.shape), 0, 255).astype(np.uint8)
-    huge = frame_record("it-huge", 0, START, "one_face", image=encode_jpeg(noisy, 90))
+    huge = frame_record("it-huge", 0, now_ms(), "one_face", image=encode_jpeg(noisy, 90))
     huge["width"], huge["height"] = 4000, 3000
-    after = frame_record("it-huge", 1, START + 200, "one_face")
+    after = frame_record("it-huge", 1, now_ms() + 200, "one_face")
     publish(settings, [(settings.topics.frames, "it-huge", huge), (settings.topics.frames, "it-huge", after)])
 
     assert [r["frame_sequence"] for r in results_of(settings, "it-huge", 1)] == [1]

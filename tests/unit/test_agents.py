@@ -30,6 +30,13 @@ def agents(tmp_path_factory) -> Iterator[dict[str, ModuleType]]:
         yield {name: importlib.import_module(f"streams.agents.{name}") for name in ("processing", "detection", "risk")}
 
 
+class _Acknowledged:
+    """What a captured send returns: a delivery that is already acknowledged."""
+
+    def __await__(self):
+        return iter(())
+
+
 @pytest.fixture
 def sent(agents, monkeypatch) -> dict[str, AsyncMock]:
     """Every topic send of the agents, by topic, captured instead of produced."""
@@ -41,7 +48,7 @@ def sent(agents, monkeypatch) -> dict[str, AsyncMock]:
         "reports": agents["risk"].reports_topic,
     }
     for name, topic in topics.items():
-        mocks[name] = AsyncMock()
+        mocks[name] = AsyncMock(return_value=_Acknowledged())
         monkeypatch.setattr(topic, "send", mocks[name])
     return mocks
 
@@ -244,3 +251,78 @@ def test_readiness_names_each_obstacle(agents):
         "broker unreachable: KafkaConnectionError: no",
         "1 input partition(s) behind by more than 30 s (worst integrity.frames[0]: 240.0 s)",
     ]
+
+
+def test_a_redelivered_frame_is_answered_once(agents, sent):
+    redelivered = agents["processing"].redelivered
+    before = dict(redelivered)
+
+    async def run() -> None:
+        async with agents["detection"].analyse_frames.test_context() as agent:
+            for sequence in (0, 1, 1, 2, 0):
+                record = frame_record("s9", sequence, START_MS + 200 * sequence, "one_face")
+                await agent.put(record, key=b"s9", partition=home(b"s9"))
+            await _until(lambda: redelivered["detection"] - before.get("detection", 0) == 2)
+
+    asyncio.run(run())
+    assert [call.kwargs["value"]["frame_sequence"] for call in sent["events"].await_args_list] == [0, 1, 2]
+    assert _reasons(sent["dead_letter"]) == []
+
+
+def test_a_redelivered_observation_gets_no_second_result(agents, sent):
+    redelivered = agents["processing"].redelivered
+    before = dict(redelivered)
+
+    async def run() -> None:
+        async with agents["risk"].assess_observations.test_context() as agent:
+            for sequence in (0, 1, 0, 2, 1):
+                record = observation_record("s10", sequence, START_MS + 200 * sequence)
+                await agent.put(record, key=b"s10", partition=home(b"s10"))
+            await _until(lambda: redelivered["risk"] - before.get("risk", 0) == 2)
+
+    asyncio.run(run())
+    assert [call.kwargs["value"]["frame_sequence"] for call in sent["results"].await_args_list] == [0, 1, 2]
+    assert agents["risk"].sessions["s10"]["frames"] == 3
+
+
+def test_a_flooding_session_costs_its_excess_frames_not_the_worker(agents, sent):
+    async def run() -> None:
+        async with agents["detection"].analyse_frames.test_context() as agent:
+            for sequence in range(40):  # 40 frames 5 ms apart: 200 fps
+                record = frame_record("s11", sequence, START_MS + 5 * sequence, "one_face")
+                await agent.put(record, key=b"s11", partition=home(b"s11"))
+            await _until(lambda: sent["events"].await_count + sent["dead_letter"].await_count == 40)
+
+    asyncio.run(run())
+    assert [call.kwargs["value"]["frame_sequence"] for call in sent["events"].await_args_list] == list(range(32))
+    letters = [call.kwargs["value"] for call in sent["dead_letter"].await_args_list]
+    assert len(letters) == 8 and all("faster than 15 per second" in letter["reason"] for letter in letters)
+    # The excess frames' images are not copied into dead letters; their size and digest are.
+    record = {"topic": "t", "partition": 0, "offset": 1, "key": b"s11", "stage": "detection", "reason": "r"}
+    kept = agents["processing"].dead_letter(**record, value=b"jpeg" * 100, keep_payload=False)
+    assert kept["payload"] == b"" and kept["payload_size"] == 400 and len(kept["payload_sha256"]) == 64
+
+
+def test_an_end_applied_while_a_frame_is_scored_is_not_overwritten(agents, sent):
+    async def slow_ack(**_: object) -> _Acknowledged:
+        await asyncio.sleep(0.05)  # the broker's acknowledgement takes a while: other agents run
+        return _Acknowledged()
+
+    sent["results"].side_effect = slow_ack
+    end = new_session_control("s12", "end", "c", last_sequence=3, at_ms=START_MS + 1_000)
+
+    async def run() -> None:
+        async with (
+            agents["risk"].assess_observations.test_context() as scoring,
+            agents["risk"].control_sessions.test_context() as controlling,
+        ):
+            await scoring.put(observation_record("s12", 0, START_MS), key=b"s12", partition=home(b"s12"))
+            await asyncio.sleep(0.01)  # frame 0 awaits its acknowledgement...
+            await controlling.put(end, key=b"s12", partition=home(b"s12"))  # ...when the end comes
+            for sequence in (1, 2, 3):
+                record = observation_record("s12", sequence, START_MS + 200 * sequence)
+                await scoring.put(record, key=b"s12", partition=home(b"s12"))
+            await _until(lambda: sent["reports"].await_count == 1, timeout_s=5)
+
+    asyncio.run(run())
+    assert sent["reports"].await_args.kwargs["value"]["frames"] == 4

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.records import new_frame, new_session_control
 from streams.settings import IngressSettings
-from streams.validation import control_refusal, frame_refusal, observation_refusal, session_refusal
+from streams.validation import control_refusal, frame_refusal, observation_refusal, session_refusal, spend_frame
 from tests.helpers.frames import observation_record
 
 NOW = 1_800_000_000_000
@@ -26,6 +28,7 @@ def frame(**changes):
         ({"session_id": "s" * 129}, "session id is 129 characters long, over the 128 allowed"),
         ({"candidate_id": "c" * 200}, "candidate id is 200 characters long, over the 128 allowed"),
         ({"sequence": -1}, "sequence -1 is negative"),
+        ({"image": b"\xff" * (4 * 1024 * 1024 + 1)}, "the image is 4194305 bytes, over the 4194304 allowed"),
         ({"captured_at_ms": NOW - 601_000}, "captured_at_ms is 601 s behind the broker's timestamp"),
         ({"captured_at_ms": NOW // 1000}, "captured_at_ms is 1798200000 s behind"),  # seconds, not milliseconds
         ({"captured_at_ms": NOW + 3_600_000}, "captured_at_ms is 3600 s ahead of the broker's timestamp"),
@@ -124,3 +127,49 @@ def test_a_capture_time_running_ahead_of_the_brokers_clock_is_refused():
 
 def test_the_first_frame_of_a_session_has_nothing_to_be_checked_against():
     assert session_refusal(None, frame(sequence=5_000), NOW, LIMITS) is None
+
+
+def test_a_frame_too_far_behind_to_tell_from_a_redelivery_is_refused():
+    state = _session(1000, NOW, NOW + 50)
+    assert session_refusal(state, frame(sequence=745, captured_at_ms=NOW - 51_000), NOW + 60, LIMITS) is None
+    refused = session_refusal(state, frame(sequence=744, captured_at_ms=NOW - 51_200), NOW + 60, LIMITS)
+    assert refused == (
+        "sequence 744 is 256 behind the session's newest 1000 (at most 255): too late to analyse, "
+        "or a redelivery too old to tell"
+    )
+
+
+def test_a_session_flooding_frames_is_held_to_its_rate_in_capture_time():
+    budget, accepted = None, []
+    for i in range(100):  # 100 frames 10 ms apart: 100 fps for one second
+        after, reason = spend_frame(budget, NOW + 10 * i, LIMITS)
+        if reason is None:
+            accepted.append(i)
+        budget = after
+    # The burst of 30, then 15 per second of the 0.99 s they span: 14 more.
+    assert accepted[:30] == list(range(30)) and len(accepted) == 44
+    after, reason = spend_frame(budget, NOW + 1_000, LIMITS)
+    assert reason == (
+        "the session sends frames faster than 15 per second of capture time (with a burst of 30): frame dropped"
+    )
+    # A camera at its normal rate is never refused, however long it runs; nor a replay sent fast.
+    budget = None
+    for i in range(1000):
+        budget, reason = spend_frame(budget, NOW + 200 * i, LIMITS)
+        assert reason is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(gaps_ms=st.lists(st.integers(min_value=-500, max_value=400), min_size=1, max_size=300))
+def test_no_order_of_capture_times_gets_a_session_past_its_budget(gaps_ms):
+    # However a producer spaces (or reorders) its capture times, the frames accepted over any stretch
+    # of capture time are at most the burst plus the rate times that stretch.
+    budget, captured, accepted = None, NOW, []
+    for gap in gaps_ms:
+        captured += gap
+        budget, reason = spend_frame(budget, captured, LIMITS)
+        if reason is None:
+            accepted.append(captured)
+    first = NOW + gaps_ms[0]  # the budget starts full at the session's first frame
+    span_s = max(max(accepted) - first, 0) / 1000
+    assert len(accepted) <= LIMITS.session_burst_frames + span_s * LIMITS.session_max_fps + 1e-9
