@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import statistics
 import sys
-import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.output import percentiles, print_table, write_json
-from bench.pipeline import _frames, _WorkerMeter
+from bench.pipeline import WorkerMeter, webcam_jpegs
+from bench.stack import bench_stack
 from schemas.records import new_frame
 from streams.kafka.clients import session_publisher
 from streams.kafka.local_stack import LocalStack
@@ -43,7 +43,7 @@ class FloodRun:
 
 
 async def _camera(settings: Settings, session_id: str, fps: float, seconds: float, sent: dict[str, int]) -> None:
-    frames = _frames()
+    frames = webcam_jpegs()
     async with session_publisher(settings) as publisher:
         start, sequence = time.monotonic(), 0
         while time.monotonic() - start < seconds:
@@ -60,12 +60,14 @@ def _input_lag_s(web_port: int) -> float:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/health/", timeout=2) as response:
             lags = json.load(response).get("input_lag_s") or {}
+    except urllib.error.HTTPError as exc:  # 503: not ready (behind), with the same body
+        lags = json.load(exc).get("input_lag_s") or {}
     except OSError:
         return float("nan")
     return max(lags.values(), default=0.0)
 
 
-async def _measure(stack: LocalStack, run: FloodRun, meter: _WorkerMeter) -> dict[str, Any]:
+async def _measure(stack: LocalStack, run: FloodRun, meter: WorkerMeter) -> dict[str, Any]:
     settings = stack.settings
     sent: dict[str, int] = {}
     ordinary = [f"calm-{i:04d}" for i in range(run.sessions)]
@@ -129,19 +131,10 @@ async def _measure(stack: LocalStack, run: FloodRun, meter: _WorkerMeter) -> dic
 
 
 def run_flood(run: FloodRun) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="integrity-flood-"))
-    stack = LocalStack(workdir, worker_env={"INTEGRITY_LOG_LEVEL": "warning"})
-    try:
-        stack.start()
+    with bench_stack("integrity-flood-") as stack:
         assert stack.worker.process is not None
-        figures = asyncio.run(_measure(stack, run, _WorkerMeter(stack.worker.process.pid)))
+        figures = asyncio.run(_measure(stack, run, WorkerMeter(stack.worker.process.pid)))
         figures["worker_survived"] = stack.worker.process.poll() is None
-    except BaseException:
-        stack.stop()
-        print(f"bench failed; broker and worker logs kept in {workdir}", file=sys.stderr)
-        raise
-    stack.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
     return {"run": asdict(run), **figures}
 
 

@@ -7,9 +7,7 @@ still unanswered at the end (lag), dead letters, and the worker's CPU and peak r
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,14 +16,14 @@ from typing import Any
 import psutil
 
 from bench.output import percentiles, print_table, write_json
+from bench.stack import bench_stack
 from samples.scenes import SCENES, noisy_jpegs, scene_image
 from schemas.records import new_frame
 from streams.kafka.clients import session_publisher
-from streams.kafka.local_stack import LocalStack
 from streams.kafka.reader import TopicReader, collect
 from streams.settings import Settings
 
-__all__ = ["PipelineRun", "main", "run_pipeline"]
+__all__ = ["PipelineRun", "WorkerMeter", "main", "run_pipeline", "webcam_jpegs"]
 
 
 @dataclass(frozen=True)
@@ -37,12 +35,12 @@ class PipelineRun:
     drain_s: float = 60.0
 
 
-def _frames(count: int = 24) -> list[bytes]:
+def webcam_jpegs(count: int = 24) -> list[bytes]:
     """Webcam-like JPEGs of the real photos (one face, no face, two faces), each slightly different."""
     return noisy_jpegs([scene_image(name) for name in SCENES], count, seed=3)
 
 
-class _WorkerMeter:
+class WorkerMeter:
     """CPU seconds and peak RSS of the worker process, sampled while the run lasts."""
 
     def __init__(self, pid: int) -> None:
@@ -83,13 +81,13 @@ async def _produce(settings: Settings, run: PipelineRun, frames: list[bytes], se
         await asyncio.gather(*(candidate(i) for i in range(run.sessions)))
 
 
-async def _measure(settings: Settings, run: PipelineRun, meter: _WorkerMeter) -> dict[str, Any]:
+async def _measure(settings: Settings, run: PipelineRun, meter: WorkerMeter) -> dict[str, Any]:
     sent = [0]
     latencies: list[float] = []
     first_result = last_result = None
     started = time.monotonic()
     async with TopicReader(settings, settings.topics.results, "Result") as results:
-        producing = asyncio.create_task(_produce(settings, run, _frames(), sent))
+        producing = asyncio.create_task(_produce(settings, run, webcam_jpegs(), sent))
         try:
             while True:
                 arrived = await results.poll(0.5)
@@ -122,20 +120,11 @@ async def _measure(settings: Settings, run: PipelineRun, meter: _WorkerMeter) ->
 
 def run_pipeline(run: PipelineRun) -> dict[str, Any]:
     """One run on a fresh embedded broker and a fresh worker; returns the figures."""
-    workdir = Path(tempfile.mkdtemp(prefix="integrity-bench-"))
-    stack = LocalStack(workdir, worker_env={"INTEGRITY_LOG_LEVEL": "warning"})
-    try:
-        stack.start()
+    with bench_stack("integrity-bench-") as stack:
         assert stack.worker.process is not None
-        figures = asyncio.run(_measure(stack.settings, run, _WorkerMeter(stack.worker.process.pid)))
+        figures = asyncio.run(_measure(stack.settings, run, WorkerMeter(stack.worker.process.pid)))
         letters = asyncio.run(collect(stack.settings, stack.settings.topics.dead_letter, "DeadLetter", timeout_s=1))
         figures["dead_letters"] = len(letters)
-    except BaseException:
-        stack.stop()
-        print(f"bench failed; broker and worker logs kept in {workdir}", file=sys.stderr)
-        raise
-    stack.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
     return {"run": asdict(run), **figures}
 
 

@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = bench.add_parser("flood", help="one session floods beside ordinary ones: worker memory, their latency")
     b.add_argument("--seconds", type=float, default=300.0)
     b.add_argument("--flood-fps", type=float, default=60.0, help="frames per second of the flooding session")
-    b.add_argument("--sessions", type=int, default=4, help="ordinary sessions beside it")
+    b.add_argument("--sessions", type=int, default=2, help="ordinary sessions beside it")
     b.add_argument("--fps", type=float, default=5.0, help="frames per second of each ordinary session")
     b.add_argument("--out", help="JSON file (default .integrity/bench/flood.json)")
     b = bench.add_parser("accuracy", help="the vision stage on real photos and transformations with known truth")
