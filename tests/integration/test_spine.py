@@ -139,7 +139,8 @@ def test_a_restarted_worker_continues_the_score(settings, worker):
     worker.start()
     worker.wait_ready(timeout_s=180)
 
-    more = timeline("it-restart", [("face_absent", 5)], first_sequence=len(first))
+    # The camera went on where it was: capture times continue the first part's.
+    more = timeline("it-restart", [("face_absent", 5)], first_sequence=len(first), start_ms=first[0]["captured_at_ms"])
     publish(settings, [(settings.topics.frames, "it-restart", f) for f in more])
     after = results_of(settings, "it-restart", len(first) + len(more))[len(first) :]
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from unittest.mock import AsyncMock
 
 import pytest
 
-from schemas.records import new_session_control
+from schemas.records import new_session_control, now_ms
 from streams.kafka.partitioning import partition_of
 from streams.serializers import Undecodable
 from streams.settings import load_settings
@@ -35,6 +36,13 @@ class _Acknowledged:
 
     def __await__(self):
         return iter(())
+
+
+@pytest.fixture(autouse=True)
+def _sessions_start_now(monkeypatch) -> None:
+    """Frames captured now: in a long test run, a start taken at import would be refused as far behind
+    the broker's clock (INTEGRITY_MAX_CLOCK_SKEW_S) by the time these tests run."""
+    monkeypatch.setattr(sys.modules[__name__], "START_MS", now_ms())
 
 
 @pytest.fixture
