@@ -8,6 +8,7 @@ import faust
 
 from streams.kafka import security
 from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
+from streams.kafka.faust_acks import acknowledge_only_processed_records
 from streams.settings import load_settings
 
 settings = load_settings()
@@ -53,4 +54,5 @@ app = IntegrityApp(
     stream_wait_empty=False,
     **security.faust_options(settings.broker),
     **fixup.app_options(),
-)
+)  # A record Faust skips at a rebalance or a stop must come again, not be committed unprocessed.
+acknowledge_only_processed_records(app)

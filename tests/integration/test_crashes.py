@@ -60,12 +60,11 @@ def sessions_on_each_partition(prefix: str, partitions: int) -> list[str]:
     return [names[p] for p in sorted(names)]
 
 
-def assert_answered_once_as_uninterrupted(settings, starts: dict, sessions: dict, *, same_report: bool = True) -> None:
+def assert_answered_once_as_uninterrupted(settings, starts: dict, sessions: dict) -> None:
     for session_id, session in sessions.items():
         report = reports_of(settings, session_id, timeout_s=240)[0]
-        if same_report:
-            expected = uninterrupted(starts[session_id], session)
-            assert {k: report[k] for k in REPORTED} == {k: expected[k] for k in REPORTED}, session_id
+        expected = uninterrupted(starts[session_id], session)
+        assert {k: report[k] for k in REPORTED} == {k: expected[k] for k in REPORTED}, session_id
         # One final report; every frame answered; a frame answered twice, answered the same.
         assert len(collect(settings, settings.topics.reports, "FinalReport", _of(session_id), 2, 3)) == 1
         results_of(settings, session_id, len(session) + 1)
@@ -78,7 +77,7 @@ def _of(session_id: str):
     return lambda record: record["session_id"] == session_id
 
 
-def test_five_sigkills_under_load_lose_no_frame_and_answer_none_twice_differently(settings, stack):
+def test_five_sigkills_under_load_change_no_final_report(settings, stack):
     worker = stack.worker
     names = sessions_on_each_partition("kill", settings.topics.partitions)[:3]
     scenes = [("one_face", 25), ("face_absent", 35), ("two_faces", 20), ("one_face", 40)]
@@ -96,11 +95,9 @@ def test_five_sigkills_under_load_lose_no_frame_and_answer_none_twice_differentl
         worker.stop(sig=signal.SIGKILL)
         worker.start()
         worker.wait_ready(timeout_s=180)
-    # Not yet: the same final report as the uninterrupted run. In one run of three, a session's tables
-    # came back from a kill without 14 frames whose answers were out and offsets committed (its report
-    # counted 106 frames of 120; every frame had exactly one Result). One kill (test_lifecycle), a
-    # failover and a SIGTERM (below) do give the same report.
-    assert_answered_once_as_uninterrupted(settings, starts, sessions, same_report=False)
+    # Each restart rebalances twice (the group lists the dead worker until its session times out): the
+    # records buffered at the second were once acknowledged unprocessed, and lost (streams.kafka.faust_acks).
+    assert_answered_once_as_uninterrupted(settings, starts, sessions)
 
 
 def test_a_killed_workers_sessions_continue_on_the_other(settings, stack, tmp_path):
