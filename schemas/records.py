@@ -26,6 +26,7 @@ __all__ = [
     "ObjectsStatus",
     "Observation",
     "Reason",
+    "Recorded",
     "Result",
     "SessionAction",
     "SessionControl",
@@ -204,6 +205,15 @@ class DeadLetter(TypedDict):
     payload: bytes | None
     payload_size: int | None
     payload_sha256: str | None
+
+
+class Recorded(TypedDict):
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    session_id: str
+    value: SessionControl | Frame | Observation
 
 
 def now_ms() -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -399,6 +400,14 @@ class Settings:
         "integrity", "INTEGRITY_APP_ID", "Faust app id: the consumer group and the prefix of the changelog topics"
     )
     topics: TopicSettings = field(default_factory=TopicSettings)
+    # A replay or a trial beside production on the same broker: its own topics, consumer group, changelogs
+    # and RocksDB folder, so its sessions never mix with production state.
+    namespace: str = setting(
+        "",
+        "INTEGRITY_NAMESPACE",
+        "an isolated namespace: every topic is named `NAME.<topic>`, the app id becomes `<app id>-NAME` and the "
+        "data folder `<data folder>/NAME` (empty: none)",
+    )
     data_dir: Path = setting(Path(".integrity/worker"), "INTEGRITY_DATA_DIR", "RocksDB folder; one per worker")
     web_port: int = setting(6066, "INTEGRITY_WEB_PORT", "port of the worker's web views")
     # table_route redirects a request to the owner's canonical URL, built from this host.
@@ -569,7 +578,25 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     settings: Settings = _load(Settings, os.environ if env is None else env)
     if settings.topics.frames_retention_s <= 0:
         raise SettingsError(f"INTEGRITY_FRAMES_RETENTION_S={settings.topics.frames_retention_s:g} is not positive")
-    return replace(settings, broker=_checked_broker(settings.broker))
+    return _in_namespace(replace(settings, broker=_checked_broker(settings.broker)))
+
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_TOPIC_FIELDS = ("frames", "events", "results", "control", "dead_letter", "reports")
+
+
+def _in_namespace(settings: Settings) -> Settings:
+    """The settings moved into ``settings.namespace``: topic names, app id and data folder."""
+    name = settings.namespace
+    if not name:
+        return settings
+    if not _NAMESPACE.fullmatch(name):
+        raise SettingsError(
+            f"INTEGRITY_NAMESPACE={name!r}: use letters, digits, '-' and '_' (at most 64, starting with a letter "
+            "or digit): it becomes part of topic names"
+        )
+    topics = replace(settings.topics, **{f: f"{name}.{getattr(settings.topics, f)}" for f in _TOPIC_FIELDS})
+    return replace(settings, topics=topics, app_id=f"{settings.app_id}-{name}", data_dir=settings.data_dir / name)
 
 
 def flag_help(env: str, text: str | None = None) -> str:

@@ -26,6 +26,7 @@ RECORDS = [
     "SessionControl",
     "FinalReport",
     "DeadLetter",
+    "Recorded",
 ]
 
 
@@ -41,6 +42,9 @@ def _matches(avro: Any, hint: Any, root: Any) -> bool:
         return hint is _PRIMITIVES[avro]
     if isinstance(avro, str):
         avro = _named(root, avro)
+    if isinstance(avro, list) and "null" not in avro:  # a union of records: the same members, in order
+        args = typing.get_args(hint)
+        return len(args) == len(avro) and all(_matches(a, h, root) for a, h in zip(avro, args, strict=True))
     if isinstance(avro, list):  # a union with null
         others = [branch for branch in avro if branch != "null"]
         args = typing.get_args(hint)
@@ -83,7 +87,7 @@ def test_each_typed_record_matches_its_schema(name):
 
 def _schema_defining(name: str) -> Any:
     """A top-level schema whose tree defines ``name`` (nested records have no codec of their own)."""
-    for top in ("Frame", "Observation", "Result", "SessionControl", "FinalReport", "DeadLetter", "Event"):
+    for top in ("Frame", "Observation", "Result", "SessionControl", "FinalReport", "DeadLetter", "Event", "Recorded"):
         schema = codec_for(top).schema
         if _named(schema, name) is not None:
             return schema
