@@ -595,7 +595,8 @@ def _in_namespace(settings: Settings) -> Settings:
             f"INTEGRITY_NAMESPACE={name!r}: use letters, digits, '-' and '_' (at most 64, starting with a letter "
             "or digit): it becomes part of topic names"
         )
-    topics = replace(settings.topics, **{f: f"{name}.{getattr(settings.topics, f)}" for f in _TOPIC_FIELDS})
+    renamed: dict[str, Any] = {f: f"{name}.{getattr(settings.topics, f)}" for f in _TOPIC_FIELDS}
+    topics = replace(settings.topics, **renamed)
     return replace(settings, topics=topics, app_id=f"{settings.app_id}-{name}", data_dir=settings.data_dir / name)
 
 
