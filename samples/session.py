@@ -16,7 +16,7 @@ import numpy as np
 from producers.images import encode_jpeg
 from samples.scenes import HEIGHT, SCENES, WIDTH, Photos, scene_image
 
-__all__ = ["SAMPLE_FPS", "TIMELINE", "build_sample_session"]
+__all__ = ["SAMPLE_FPS", "TIMELINE", "build_sample_session", "jitter"]
 
 # (scene, seconds) at SAMPLE_FPS frames per second.
 SAMPLE_FPS = 5
@@ -29,7 +29,7 @@ TIMELINE: tuple[tuple[str, float], ...] = (
 )
 
 
-def _jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A few pixels of camera shake and sensor noise, so consecutive frames differ like a webcam's."""
     dx, dy = rng.integers(-4, 5, size=2)
     moved = cv2.warpAffine(
@@ -52,7 +52,7 @@ def build_sample_session(out_dir: Path, seed: int = 7) -> Path:
     for scene, seconds in TIMELINE:
         for _ in range(int(seconds * SAMPLE_FPS)):
             name = f"frame_{sequence:05d}.jpg"
-            (out_dir / name).write_bytes(encode_jpeg(_jitter(scenes[scene], rng), 90))
+            (out_dir / name).write_bytes(encode_jpeg(jitter(scenes[scene], rng), 90))
             frames.append({"sequence": sequence, "file": name, "scene": scene, "faces": SCENES[scene]})
             sequence += 1
     manifest = {"fps": SAMPLE_FPS, "width": WIDTH, "height": HEIGHT, "frames": frames}

@@ -6,7 +6,7 @@ worker    run a Faust worker (detection + risk agents, web views)
 produce   replay a video file or image folder into the frames topic as one session
 verdicts  follow the results topic, human-readable or --json
 analyze   run the vision stage offline on images or videos, one line per frame
-sample    build the sample recorded session
+sample    build the sample recorded session, or the labelled set of sessions with known truth
 demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
 settings  every setting with its variable, default and current value
 schemas   the published, self-contained schemas, and the loading order of the source files
@@ -30,6 +30,7 @@ from streams.settings import EMBEDDED_BOOTSTRAP, SettingsError, declared, flag_h
 from streams.vision.objects import WeightsError
 
 DEFAULT_SAMPLE_DIR = Path(".integrity/sample-session")
+DEFAULT_LABELLED_DIR = Path(".integrity/labelled-set")
 
 
 def _set_env(name: str, value: object | None) -> None:
@@ -177,10 +178,28 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    if args.labelled:
+        return _build_labelled_set(Path(args.out or DEFAULT_LABELLED_DIR))
     from samples.session import build_sample_session
 
-    out = build_sample_session(Path(args.out))
+    out = build_sample_session(Path(args.out or DEFAULT_SAMPLE_DIR))
     print(f"sample session written to {out}")
+    return 0
+
+
+def _build_labelled_set(out_dir: Path) -> int:
+    from tqdm import tqdm
+
+    from samples.labelled import build_labelled_set
+
+    with tqdm(desc="frames through vision", unit="frame", disable=None, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        recording, labels = build_labelled_set(out_dir, load_settings().vision, on_progress=progress)
+    print(f"labelled set written: {recording} (observations, no images) and {labels}")
     return 0
 
 
@@ -308,8 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help=flag_help("INTEGRITY_YOLO_WEIGHTS", "YOLO weights"))
     p.set_defaults(func=_cmd_analyze)
 
-    p = sub.add_parser("sample", help="build the sample recorded session")
-    p.add_argument("--out", default=str(DEFAULT_SAMPLE_DIR))
+    p = sub.add_parser("sample", help="build the sample recorded session (or, --labelled, the labelled set)")
+    p.add_argument("--out", help=f"folder (default {DEFAULT_SAMPLE_DIR}, or {DEFAULT_LABELLED_DIR} with --labelled)")
+    p.add_argument(
+        "--labelled",
+        action="store_true",
+        help="build the labelled set instead: sessions with planted behaviours and their labels, run through "
+        "vision and recorded as observations (for integrity evaluate and calibrate)",
+    )
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("demo", help="broker + worker + sample replay + verdicts, on the embedded broker")

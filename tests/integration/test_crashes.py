@@ -64,13 +64,33 @@ def assert_answered_once_as_uninterrupted(settings, starts: dict, sessions: dict
     for session_id, session in sessions.items():
         report = reports_of(settings, session_id, timeout_s=240)[0]
         expected = uninterrupted(starts[session_id], session)
-        assert {k: report[k] for k in REPORTED} == {k: expected[k] for k in REPORTED}, session_id
+        if {k: report[k] for k in REPORTED} != {k: expected[k] for k in REPORTED}:
+            raise AssertionError(f"{session_id}: {_what_went_wrong(settings, session_id, len(session))}")
         # One final report; every frame answered; a frame answered twice, answered the same.
         assert len(collect(settings, settings.topics.reports, "FinalReport", _of(session_id), 2, 3)) == 1
         results_of(settings, session_id, len(session) + 1)
         more = collect(settings, settings.topics.results, "Result", _of(session_id), 10 * len(session), 3)
         assert {r["frame_sequence"] for r in more} == {*range(len(session)), -1}
         assert_repeats_identical(more)
+
+
+def _what_went_wrong(settings, session_id: str, frames: int) -> str:
+    """The evidence a failed run leaves on the topics: which frames got no Result, and the session's
+    dead letters (a CI log is all there is to go on)."""
+    results = collect(settings, settings.topics.results, "Result", _of(session_id), 10 * frames, 3)
+    reports = collect(settings, settings.topics.reports, "FinalReport", _of(session_id), 2, 3)
+    letters = collect(
+        settings, settings.topics.dead_letter, "DeadLetter", lambda r: r["key"] == session_id.encode(), 1000, 3
+    )
+    observed = collect(settings, settings.topics.events, "Observation", _of(session_id), 10 * frames, 3)
+    answered = sorted(r["frame_sequence"] for r in results)
+    return (
+        f"no Result for frames {sorted(set(range(frames)) - set(answered))}; {len(results)} Results; "
+        f"no Observation for frames {sorted(set(range(frames)) - {o['frame_sequence'] for o in observed})}; "
+        f"{len(observed)} Observations; "
+        f"reports {[{k: r[k] for k in REPORTED} for r in reports]}; "
+        f"dead letters {[(d['stage'], d['source_topic'], d['source_offset'], d['reason']) for d in letters]}"
+    )
 
 
 def _of(session_id: str):
