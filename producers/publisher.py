@@ -42,6 +42,9 @@ class SessionPublisher:
         """Send a session's start (with its policy) or end (with the sequence of its last frame)."""
         await self.send_raw(self.control_topic, record["session_id"], self._control.encode(record))
 
-    async def send_raw(self, topic: str, session_id: str, value: bytes | None) -> None:
-        """Send bytes as they are, keyed by the session id (tests send garbage this way)."""
-        await self._producer.send_and_wait(topic, value=value, key=session_id.encode())
+    async def send_raw(
+        self, topic: str, session_id: str, value: bytes | None, *, timestamp_ms: int | None = None
+    ) -> None:
+        """Send bytes as they are, keyed by the session id (tests send garbage this way). ``timestamp_ms``:
+        the record's timestamp (default: now), which a replay sets to keep a session's original timeline."""
+        await self._producer.send_and_wait(topic, value=value, key=session_id.encode(), timestamp_ms=timestamp_ms)

@@ -1,0 +1,188 @@
+"""Record sessions from a real broker and replay them into a namespace, with a real worker on each side:
+the round trip loses nothing, production's topics and tables do not move, and two replays of one
+recording are answered alike."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.records import Frame, Recorded, new_session_control
+from streams.kafka.clients import consumer_options
+from streams.kafka.embedded_broker import free_port
+from streams.kafka.worker_process import WorkerProcess
+from streams.recording.format import kind_of, read_recording
+from streams.recording.replay import ReplayOptions, replay
+from streams.settings import Settings, load_settings
+from tests.helpers.frames import timeline
+from tests.helpers.kafka import collect, publish, reports_of, results_of
+
+pytestmark = pytest.mark.integration
+
+NAMESPACE = "replay-test"
+FRAMES = 24
+SESSIONS = ("rec-a", "rec-b")
+REPORTED = ("verdict", "final_risk_score", "peak_risk_score", "mean_risk_score", "frames", "observed_s", "time_in_ms")
+ANSWERED = ("frame_sequence", "risk_score", "verdict", "reasons", "attention", "conditions", "face_count")
+
+
+@pytest.fixture(scope="module")
+def env(stack) -> dict[str, str]:
+    """The environment of a user's shell beside the stack: its broker, no namespace."""
+    return {k: v for k, v in stack.worker.env.items() if k != "INTEGRITY_NAMESPACE"}
+
+
+@pytest.fixture(scope="module")
+def ns_worker(env, tmp_path_factory):
+    """A worker of the namespace, started first: it warms up while the original sessions run."""
+    folder = tmp_path_factory.mktemp("namespace")
+    worker = WorkerProcess(env | {"INTEGRITY_NAMESPACE": NAMESPACE}, free_port(), folder / "data", folder / "log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="module")
+def ns_settings(env) -> Settings:
+    return load_settings(env | {"INTEGRITY_NAMESPACE": NAMESPACE})
+
+
+@pytest.fixture(scope="module")
+def originals(settings, ns_worker) -> dict[str, list[Frame]]:
+    """Two short sessions on the default topics (a face, a second person, no face: evidence to score),
+    answered by the default worker."""
+    scenes = [("one_face", 5), ("two_faces", 5), ("face_absent", FRAMES - 10)]
+    sessions = {name: timeline(name, scenes) for name in SESSIONS}
+    starts = [(settings.topics.control, n, new_session_control(n, "start", f"cand-{n}")) for n in SESSIONS]
+    frames = [(settings.topics.frames, n, sessions[n][i]) for i in range(FRAMES) for n in SESSIONS]
+    ends = [
+        (settings.topics.control, n, new_session_control(n, "end", f"cand-{n}", last_sequence=FRAMES - 1))
+        for n in SESSIONS
+    ]
+    publish(settings, starts + frames + ends)
+    for name in SESSIONS:
+        assert reports_of(settings, name, timeout_s=120), f"no final report of {name}"
+    return sessions
+
+
+def integrity(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def recording(env, originals, tmp_path_factory) -> Path:
+    """``integrity record --frames`` of the two sessions, as a user runs it."""
+    out = tmp_path_factory.mktemp("recordings") / "originals.avro"
+    sessions = [arg for name in SESSIONS for arg in ("--session", name)]
+    done = integrity(env, "record", "--out", str(out), "--frames", *sessions)
+    assert "biometric data" in done.stderr
+    assert done.stdout.startswith(f"recorded 2 sessions into {out} (frames): ")
+    assert f"{2 * FRAMES} frame" in done.stdout and len(done.stdout.strip().splitlines()) == 1
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    return out
+
+
+def _by_session(path: Path, prefix: str = "") -> dict[str, list[Recorded]]:
+    _, records = read_recording(path)
+    grouped: dict[str, list[Recorded]] = {}
+    for recorded in records:
+        grouped.setdefault(recorded["session_id"].removeprefix(prefix), []).append(recorded)
+    return grouped
+
+
+def test_a_recording_replayed_into_a_namespace_and_recorded_again_is_the_same(env, ns_worker, ns_settings, recording):
+    ns_worker.wait_ready(180)
+    done = integrity(
+        env, "replay", str(recording), "--namespace", NAMESPACE, "--session-prefix", "rt-", "--as-fast-as-possible"
+    )
+    assert done.stdout.startswith(f"replayed 2 sessions from 1 recording(s) into namespace {NAMESPACE}: ")
+    assert "no worker serves" not in done.stderr
+    for name in SESSIONS:
+        assert reports_of(ns_settings, f"rt-{name}", timeout_s=120)
+    assert not collect(ns_settings, ns_settings.topics.dead_letter, "DeadLetter", lambda _: True, 1, 2)
+    again = recording.with_name("again.avro")
+    sessions = [arg for name in SESSIONS for arg in ("--session", f"rt-{name}")]
+    integrity(env, "record", "--namespace", NAMESPACE, "--frames", "--out", str(again), *sessions)
+
+    before, after = _by_session(recording), _by_session(again, "rt-")
+    assert set(before) == set(after) == set(SESSIONS)
+    for name in SESSIONS:
+        kinds = {side: [kind_of(r) for r in records[name]] for side, records in (("before", before), ("after", after))}
+        frames = {
+            side: [(r["value"]["sequence"], r["value"]["image"]) for r in records[name] if kind_of(r) == "frame"]
+            for side, records in (("before", before), ("after", after))
+        }
+        assert frames["before"] == frames["after"]
+        assert [f for f, _ in frames["before"]] == list(range(FRAMES))
+        # Capture times and broker times moved by one offset: the session's timeline kept as recorded.
+        pairs = [(b, a) for b, a in zip(before[name], after[name], strict=True) if kind_of(b) == "frame"]
+        moved_captures = {a["value"]["captured_at_ms"] - b["value"]["captured_at_ms"] for b, a in pairs}
+        moved_timestamps = {a["timestamp_ms"] - b["timestamp_ms"] for b, a in pairs}
+        assert len(moved_captures) == 1 and moved_captures == moved_timestamps
+        for kind in ("observation", "control"):
+            assert kinds["before"].count(kind) == kinds["after"].count(kind), kind
+        controls = [[r["value"]["action"] for r in side[name] if kind_of(r) == "control"] for side in (before, after)]
+        assert controls[0] == controls[1] == ["start", "end"]
+
+
+def _end_offsets(settings: Settings, outside_namespace: bool) -> dict[TopicPartition, int]:
+    async def read() -> dict[TopicPartition, int]:
+        consumer = AIOKafkaConsumer(group_id=None, **consumer_options(settings))
+        await consumer.start()
+        try:
+            names = [t for t in await consumer.topics() if not t.startswith("__")]
+            if outside_namespace:
+                names = [t for t in names if not t.startswith((f"{NAMESPACE}.", f"integrity-{NAMESPACE}-"))]
+            partitions = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
+            return dict(await consumer.end_offsets(partitions))
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(read())
+
+
+def _sessions_view(worker: WorkerProcess) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/sessions/", timeout=5) as response:
+        return json.load(response)
+
+
+def test_a_replay_into_a_namespace_leaves_the_default_topics_and_tables_as_they_were(
+    stack, settings, ns_worker, ns_settings, recording
+):
+    ns_worker.wait_ready(180)
+    offsets, view = _end_offsets(settings, outside_namespace=True), _sessions_view(stack.worker)
+    assert {row["session_id"] for row in view["sessions"]} >= set(SESSIONS)
+    asyncio.run(replay(ns_settings, [recording], ReplayOptions(speed=None, session_prefix="iso-")))
+    for name in SESSIONS:
+        assert reports_of(ns_settings, f"iso-{name}", timeout_s=120)
+    assert _end_offsets(settings, outside_namespace=True) == offsets
+    assert _sessions_view(stack.worker) == view
+    assert not collect(settings, settings.topics.results, "Result", lambda r: r["session_id"].startswith("iso-"), 1, 2)
+
+
+def test_two_replays_of_one_recording_are_answered_alike(ns_worker, ns_settings, recording):
+    ns_worker.wait_ready(180)
+    for prefix in ("d1-", "d2-"):
+        asyncio.run(replay(ns_settings, [recording], ReplayOptions(speed=None, session_prefix=prefix)))
+    for name in SESSIONS:
+        reports = [reports_of(ns_settings, f"{prefix}{name}", timeout_s=120)[0] for prefix in ("d1-", "d2-")]
+        assert reports[0]["frames"] == FRAMES and reports[0]["peak_risk_score"] > 0
+        assert [{k: r[k] for k in REPORTED} for r in reports] == [{k: reports[0][k] for k in REPORTED}] * 2
+        answered = []
+        for prefix in ("d1-", "d2-"):
+            results = results_of(ns_settings, f"{prefix}{name}", FRAMES + 1)
+            by_frame = {r["frame_sequence"]: {k: r[k] for k in ANSWERED} for r in results if not r["final"]}
+            assert sorted(by_frame) == list(range(FRAMES))
+            answered.append(by_frame)
+        assert answered[0] == answered[1]
