@@ -109,10 +109,9 @@ def _run_record(args: argparse.Namespace) -> int:
         except RecordingError as exc:
             print(f"integrity record: {exc}", file=sys.stderr)
             return 2
-    if summary.undecodable:
-        print(f"integrity record: skipped {summary.undecodable} undecodable records", file=sys.stderr)
     if not summary.sessions:
-        print("integrity record: no record matched: nothing written", file=sys.stderr)
+        skipped = f" ({summary.undecodable} undecodable skipped)" if summary.undecodable else ""
+        print(f"integrity record: no record matched{skipped}: nothing written", file=sys.stderr)
         return 1
     print(summary.line())
     return 0

@@ -33,6 +33,8 @@ __all__ = [
     "RecordFilter",
     "RecordingError",
     "RecordingSummary",
+    "counted",
+    "kinds_text",
     "order_key",
     "parse_time",
     "record",
@@ -135,12 +137,22 @@ class RecordingSummary:
     size_bytes: int = 0
 
     def line(self) -> str:
-        counts = ", ".join(f"{self.kinds[k]} {k}" for k in ("control", "frame", "observation"))
-        skipped = f"; {self.undecodable} undecodable records skipped" if self.undecodable else ""
+        skipped = f"; {counted(self.undecodable, 'undecodable record')} skipped" if self.undecodable else ""
         return (
-            f"recorded {len(self.sessions)} sessions into {self.path} ({self.content}): {counts} records, "
-            f"{_size(self.size_bytes)}{skipped}"
+            f"recorded {counted(len(self.sessions), 'session')} into {self.path} ({self.content}): "
+            f"{kinds_text(self.kinds)}, {_size(self.size_bytes)}{skipped}"
         )
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def kinds_text(counts: Counter[Kind]) -> str:
+    """``4 control records, 48 frames, 48 observations``: what a summary line says was copied or sent."""
+    nouns: dict[Kind, str] = {"control": "control record", "frame": "frame", "observation": "observation"}
+    return ", ".join(counted(counts[kind], noun) for kind, noun in nouns.items())
 
 
 def _size(size: int) -> str:

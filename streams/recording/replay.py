@@ -36,6 +36,7 @@ from schemas import codec_for
 from schemas.records import Frame, Observation, Recorded, SessionControl, now_ms
 from streams.kafka.clients import admin_options, producer_options
 from streams.recording.format import Content, Kind, kind_of, read_recording
+from streams.recording.record import counted, kinds_text
 from streams.settings import Settings
 
 __all__ = [
@@ -125,11 +126,15 @@ class ReplaySummary:
 
     def line(self, settings: Settings, files: int) -> str:
         where = f"namespace {settings.namespace}" if settings.namespace else "the default topics"
-        counts = ", ".join(f"{self.sent[k]} {k}" for k in ("control", "frame", "observation"))
-        unsent = ", ".join(f"{n} {k}" for k, n in sorted(self.not_sent.items()))
+        why: dict[Kind, str] = {
+            "observation": "observations, made again from the frames",
+            "control": "expire records, the workers'",
+        }
+        unsent = "; ".join(f"{self.not_sent[k]} {text}" for k, text in why.items() if self.not_sent[k])
         unsent = f" (not sent: {unsent})" if unsent else ""
         return (
-            f"replayed {len(self.sessions)} sessions from {files} recording(s) into {where}: {counts} records "
+            f"replayed {counted(len(self.sessions), 'session')} from {counted(files, 'recording')} into {where}: "
+            f"{kinds_text(self.sent)} "
             f"in {self.seconds:.1f} s{unsent}"
         )
 

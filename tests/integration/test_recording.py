@@ -19,6 +19,7 @@ from streams.kafka.clients import consumer_options
 from streams.kafka.embedded_broker import free_port
 from streams.kafka.worker_process import WorkerProcess
 from streams.recording.format import kind_of, read_recording
+from streams.recording.record import record, record_filter
 from streams.recording.replay import ReplayOptions, replay
 from streams.settings import Settings, load_settings
 from tests.helpers.frames import timeline
@@ -106,7 +107,7 @@ def test_a_recording_replayed_into_a_namespace_and_recorded_again_is_the_same(en
     done = integrity(
         env, "replay", str(recording), "--namespace", NAMESPACE, "--session-prefix", "rt-", "--as-fast-as-possible"
     )
-    assert done.stdout.startswith(f"replayed 2 sessions from 1 recording(s) into namespace {NAMESPACE}: ")
+    assert done.stdout.startswith(f"replayed 2 sessions from 1 recording into namespace {NAMESPACE}: ")
     assert "no worker serves" not in done.stderr
     for name in SESSIONS:
         assert reports_of(ns_settings, f"rt-{name}", timeout_s=120)
@@ -118,22 +119,27 @@ def test_a_recording_replayed_into_a_namespace_and_recorded_again_is_the_same(en
     before, after = _by_session(recording), _by_session(again, "rt-")
     assert set(before) == set(after) == set(SESSIONS)
     for name in SESSIONS:
-        kinds = {side: [kind_of(r) for r in records[name]] for side, records in (("before", before), ("after", after))}
-        frames = {
-            side: [(r["value"]["sequence"], r["value"]["image"]) for r in records[name] if kind_of(r) == "frame"]
-            for side, records in (("before", before), ("after", after))
-        }
-        assert frames["before"] == frames["after"]
-        assert [f for f, _ in frames["before"]] == list(range(FRAMES))
+        was, now = before[name], after[name]
+        frames_was, frames_now = _of_kind(was, "frame"), _of_kind(now, "frame")
+        assert [_sequence_and_image(f) for f in frames_now] == [_sequence_and_image(f) for f in frames_was]
+        assert [f["value"]["sequence"] for f in frames_was] == list(range(FRAMES))
         # Capture times and broker times moved by one offset: the session's timeline kept as recorded.
-        pairs = [(b, a) for b, a in zip(before[name], after[name], strict=True) if kind_of(b) == "frame"]
-        moved_captures = {a["value"]["captured_at_ms"] - b["value"]["captured_at_ms"] for b, a in pairs}
-        moved_timestamps = {a["timestamp_ms"] - b["timestamp_ms"] for b, a in pairs}
-        assert len(moved_captures) == 1 and moved_captures == moved_timestamps
-        for kind in ("observation", "control"):
-            assert kinds["before"].count(kind) == kinds["after"].count(kind), kind
-        controls = [[r["value"]["action"] for r in side[name] if kind_of(r) == "control"] for side in (before, after)]
-        assert controls[0] == controls[1] == ["start", "end"]
+        moves = {
+            (n["value"]["captured_at_ms"] - w["value"]["captured_at_ms"], n["timestamp_ms"] - w["timestamp_ms"])
+            for w, n in zip(frames_was, frames_now, strict=True)
+        }
+        assert len(moves) == 1 and len(set(moves.pop())) == 1
+        assert len(_of_kind(now, "observation")) == len(_of_kind(was, "observation"))
+        actions = [[c["value"]["action"] for c in _of_kind(side, "control")] for side in (was, now)]
+        assert actions == [["start", "end"]] * 2
+
+
+def _of_kind(records: list[Recorded], kind: str) -> list[Recorded]:
+    return [r for r in records if kind_of(r) == kind]
+
+
+def _sequence_and_image(recorded: Recorded) -> tuple[int, bytes]:
+    return recorded["value"]["sequence"], recorded["value"]["image"]  # type: ignore[typeddict-item]
 
 
 def _end_offsets(settings: Settings, outside_namespace: bool) -> dict[TopicPartition, int]:
@@ -186,3 +192,19 @@ def test_two_replays_of_one_recording_are_answered_alike(ns_worker, ns_settings,
             assert sorted(by_frame) == list(range(FRAMES))
             answered.append(by_frame)
         assert answered[0] == answered[1]
+
+
+def test_observations_replayed_into_a_namespace_are_scored_as_they_were_live(
+    settings, ns_worker, ns_settings, originals, tmp_path
+):
+    """The privacy-preserving recording (no image): its observations go to the namespace's events topic
+    and the risk agent scores them again into the final reports the live sessions got."""
+    ns_worker.wait_ready(180)
+    summary = record(settings, tmp_path / "observations.avro", record_filter(SESSIONS))
+    assert summary.content == "observations" and summary.kinds["frame"] == 0
+    assert summary.kinds["observation"] == len(SESSIONS) * FRAMES
+    asyncio.run(replay(ns_settings, [summary.path], ReplayOptions(speed=None, session_prefix="obs-")))
+    for name in SESSIONS:
+        live = reports_of(settings, name)[0]
+        again = reports_of(ns_settings, f"obs-{name}", timeout_s=120)[0]
+        assert {k: again[k] for k in REPORTED} == {k: live[k] for k in REPORTED}
