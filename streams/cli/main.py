@@ -9,6 +9,8 @@ analyze   run the vision stage offline on images or videos, one line per frame
 record    copy sessions from the topics into a recording file (images only with --frames)
 replay    publish recorded sessions again, at their pace or faster, into a namespace
 sample    build the sample recorded session, or the labelled set of sessions with known truth
+evaluate  replay recorded sessions through the risk core; their verdicts against reviewer labels
+calibrate search a policy's thresholds and weights against reviewer labels; writes a new policy file
 demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
 settings  every setting with its variable, default and current value
 schemas   the published, self-contained schemas, and the loading order of the source files
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaConnectionError
 
+from streams.cli.evaluation import add_evaluation_commands
 from streams.cli.recording import add_recording_commands
 from streams.settings import EMBEDDED_BOOTSTRAP, SettingsError, declared, flag_help, load_settings, markdown_table
 from streams.vision.objects import WeightsError
@@ -340,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_analyze)
 
     add_recording_commands(sub)
+    add_evaluation_commands(sub)
 
     p = sub.add_parser("sample", help="build the sample recorded session (or, --labelled, the labelled set)")
     p.add_argument("--out", help=f"folder (default {DEFAULT_SAMPLE_DIR}, or {DEFAULT_LABELLED_DIR} with --labelled)")

@@ -1,0 +1,250 @@
+"""``integrity evaluate`` and ``integrity calibrate``: recorded sessions against reviewer labels.
+
+stdout carries the product's output (the tables, the metrics, the files written); progress bars and
+refusals go to stderr. docs/EVALUATION.md describes the labels, the metrics and the search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tqdm import tqdm
+
+from streams.risk.calibration import CalibrationError, calibrate, comparison_table, write_policy
+from streams.risk.evaluation import Evaluation, RecordedSession, SessionOutcome, evaluate, load_sessions, policy_book_of
+from streams.risk.labels import LabelError, SessionLabel, load_labels
+from streams.risk.policy import POLICY_DIR, PolicyBook, load_policy
+from streams.settings import Settings, load_settings
+
+__all__ = ["DEFAULT_EVALUATION_DIR", "add_evaluation_commands", "format_evaluation"]
+
+DEFAULT_EVALUATION_DIR = Path(".integrity/evaluation")
+
+
+def add_evaluation_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="replay recorded sessions through the risk core and hold their verdicts against reviewer labels",
+        description="Replay recorded sessions through the risk engine offline (deterministic: each observation "
+        "is scored at its capture time) and compare their verdicts with reviewer labels: a per-session table, "
+        "precision and recall of flagged and review, false flags per clean session-hour, per-behaviour "
+        "precision, time to flag. Writes evaluation.json and evaluation.png. See docs/EVALUATION.md.",
+    )
+    _common(p)
+    p.add_argument(
+        "--policy",
+        metavar="NAME_OR_PATH",
+        help="judge every session with this policy (a name in the policy folder, or a policy file); "
+        "default: the policy each session's start record names",
+    )
+    p.add_argument("--out", type=Path, default=DEFAULT_EVALUATION_DIR, help="folder (default %(default)s)")
+    p.set_defaults(func=_run_evaluate)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="search a policy's thresholds and behaviour weights against reviewer labels; writes a new policy",
+        description="Search the policy's flagged_at, review_at and per-behaviour rate, min_duration_s and "
+        "half_life_s (coordinate descent over fixed grids) for the most recall of flagged on cheating "
+        "sessions with at most the target false flags per clean session-hour. Writes the result as a new "
+        "policy file <name>-cal<N>.yaml beside the old one; nothing is overwritten. See docs/EVALUATION.md.",
+    )
+    _common(p)
+    p.add_argument(
+        "--target-false-flag-rate",
+        type=float,
+        required=True,
+        metavar="R",
+        help="the most false flags (clean sessions flagged) per clean session-hour",
+    )
+    p.add_argument("--policy", metavar="NAME", help="the policy to start from (default: the default policy)")
+    p.set_defaults(func=_run_calibrate)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("recordings", nargs="+", type=Path, metavar="RECORDING", help="recording files (integrity record)")
+    p.add_argument("--labels", required=True, type=Path, metavar="FILE", help="reviewer labels, .csv or .json")
+    p.add_argument("--policy-dir", type=Path, metavar="DIR", help="policy folder (default INTEGRITY_RISK_POLICY_DIR)")
+
+
+def _refuse(command: str, message: str) -> int:
+    print(f"integrity {command}: {message}", file=sys.stderr)
+    return 2
+
+
+@contextmanager
+def _progress(desc: str, unit: str) -> Iterator[tqdm]:
+    with tqdm(desc=desc, unit=unit, disable=None, file=sys.stderr, leave=False) as bar:
+        yield bar
+
+
+def _inputs(args: argparse.Namespace, settings: Settings) -> tuple[Path, PolicyBook, dict[str, SessionLabel]]:
+    """The policy folder, its book, and the labels (checked against the behaviours its policies weigh)."""
+    directory = Path(args.policy_dir or settings.risk.policy_dir or POLICY_DIR)
+    book = PolicyBook(directory, settings.risk.default_policy)
+    weighed = {kind for policy in book.policies.values() for kind in policy.behaviours}
+    return directory, book, load_labels(args.labels, weighed)
+
+
+def _sessions(paths: list[Path], settings: Settings) -> list[RecordedSession]:
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"no recording {', '.join(missing)}")
+    with _progress("frames through vision (recordings without observations)", "frame") as bar:
+        return load_sessions(paths, settings, on_frame=lambda: bar.update())
+
+
+# -- evaluate -----------------------------------------------------------------------------------------
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    try:
+        _, book, labels = _inputs(args, settings)
+        forced = None
+        if args.policy and (args.policy.endswith((".yaml", ".yml")) or Path(args.policy).is_file()):
+            policy = load_policy(Path(args.policy))
+            book, forced = policy_book_of(policy), policy.name
+        elif args.policy:
+            if args.policy not in book.policies:
+                raise ValueError(f"no policy {args.policy!r} (known: {', '.join(sorted(book.policies))})")
+            forced = args.policy
+        sessions = _sessions(args.recordings, settings)
+    except (LabelError, OSError, ValueError) as exc:
+        return _refuse("evaluate", str(exc))
+    if not sessions:
+        return _refuse("evaluate", "the recordings hold no session with observations or frames")
+    with _progress("sessions scored", "session") as bar:
+        evaluation = evaluate(sessions, labels, book, policy=forced, on_session=lambda _: bar.update())
+    for line in format_evaluation(evaluation):
+        print(line)
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = args.out / "evaluation.json", args.out / "evaluation.png"
+    json_path.write_text(json.dumps(evaluation.to_dict(), indent=2) + "\n")
+    from streams.cli.evaluation_plot import plot_evaluation  # matplotlib: only when it draws
+
+    plot_evaluation(evaluation, png_path)
+    print(f"wrote {json_path} and {png_path}")
+    return 0
+
+
+def _outcome_word(outcome: SessionOutcome) -> str:
+    if outcome.decision is None:
+        return "unlabelled"
+    if outcome.decision == "cheating":
+        return "caught" if outcome.flagged else "MISSED"
+    return "FALSE FLAG" if outcome.flagged else "ok"
+
+
+def _behaviours(outcome: SessionOutcome) -> str:
+    mark = {True: " +", False: " -", None: ""}
+    parts = [f"{d.behaviour} {d.start_s:.1f}-{d.end_s:.1f}{mark[d.confirmed]}" for d in outcome.detected]
+    return ", ".join(parts) or "-"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+def format_evaluation(evaluation: Evaluation) -> list[str]:
+    """The per-session table, then the metrics: what ``integrity evaluate`` prints."""
+    width = max([len("session"), *(len(o.session_id) for o in evaluation.sessions)])
+    lines = [
+        f"{'session':<{width}}  {'label':<10} {'verdict':<13} {'outcome':<11} {'peak':>6} {'final':>6} "
+        f"{'1st flag':>9}  behaviours detected (s from first frame; + confirmed by a label, - not)"
+    ]
+    for o in evaluation.sessions:
+        lines.append(
+            f"{o.session_id:<{width}}  {o.decision or '-':<10} {o.verdict:<13} {_outcome_word(o):<11} "
+            f"{o.peak_risk:>6.1f} {o.final_risk:>6.1f} {_seconds(o.first_flag_s):>9}  {_behaviours(o)}"
+        )
+    m = evaluation.metrics
+    thresholds = "; ".join(
+        f"{policy}: review at {review:g}, flagged at {flagged:g}"
+        for policy, (review, flagged) in sorted(evaluation.thresholds.items())
+    )
+    lines += [
+        "",
+        f"policy {thresholds}",
+        f"{m.labelled_sessions} labelled sessions ({m.cheating_sessions} cheating, {m.clean_sessions} clean); "
+        f"unlabelled (not counted): {', '.join(evaluation.unlabelled) or 'none'}; "
+        f"labelled but not recorded: {', '.join(evaluation.missing) or 'none'}",
+    ]
+    for name, d, note in (
+        ("flagged", m.flagged, f"caught {m.flagged.true_positives}, missed {m.flagged.false_negatives}, "),
+        ("review", m.review, "positive = review or flagged, "),
+    ):
+        lines.append(
+            f"{name:<8} precision {_ratio(d.precision)}  recall {_ratio(d.recall)}  F1 {_ratio(d.f1)}  "
+            f"({note}false positives {d.false_positives})"
+        )
+    lines.append(
+        f"false flags per clean session-hour: {_ratio(m.false_flags_per_clean_hour)} "
+        f"({m.false_flags} clean session(s) flagged in {m.clean_hours:.3f} h observed)"
+    )
+    ttf = m.time_to_flag
+    lines.append(
+        f"time to flag (cheating sessions flagged at some frame): median {_seconds(ttf.median_s)}, "
+        f"max {_seconds(ttf.max_s)} over {ttf.sessions} session(s)"
+    )
+    for kind, score in sorted(m.behaviours.items()):
+        lines.append(
+            f"behaviour {kind}: precision {_ratio(score.precision)} ({score.confirmed} of {score.detections} "
+            f"detections confirmed), recall {_ratio(score.recall)} ({score.ranges_found} of "
+            f"{score.labelled_ranges} labelled ranges found)"
+        )
+    if not m.behaviours:
+        lines.append("behaviours: no labelled time ranges, no per-behaviour precision")
+    return lines
+
+
+# -- calibrate ----------------------------------------------------------------------------------------
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    try:
+        directory, book, labels = _inputs(args, settings)
+        name = args.policy or book.default
+        if name not in book.policies:
+            raise ValueError(f"no policy {name!r} in {directory} (known: {', '.join(sorted(book.policies))})")
+        sessions = _sessions(args.recordings, settings)
+        with _progress("candidate policies", "policy") as bar:
+            calibration = calibrate(
+                sessions, labels, book.policies[name], args.target_false_flag_rate, on_candidate=_update(bar)
+            )
+    except (LabelError, CalibrationError, OSError, ValueError) as exc:
+        return _refuse("calibrate", str(exc))
+    if not calibration.meets_target:
+        print("\n".join(comparison_table(calibration)))
+        print(
+            f"integrity calibrate: no policy on the grids keeps within {args.target_false_flag_rate:g} false flags "
+            "per clean session-hour; nothing written",
+            file=sys.stderr,
+        )
+        return 1
+    if not calibration.changes:
+        print("\n".join(comparison_table(calibration)))
+        print(f"nothing written: no change to {calibration.base.id} does better on these sessions")
+        return 0
+    path, policy = write_policy(calibration, directory, str(args.labels))
+    print("\n".join(comparison_table(calibration, policy.id)))
+    print(f"new policy: {path}")
+    print(f"sessions use it when their start record names policy {policy.name!r} (workers read the folder at start)")
+    return 0
+
+
+def _update(bar: tqdm) -> Callable[[int, int], None]:
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return update
