@@ -9,6 +9,7 @@ import faust
 from streams.kafka import security
 from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
 from streams.kafka.faust_acks import acknowledge_only_processed_records
+from streams.kafka.faust_order import deliver_in_order
 from streams.settings import load_settings
 
 settings = load_settings()
@@ -56,3 +57,6 @@ app = IntegrityApp(
     **fixup.app_options(),
 )  # A record Faust skips at a rebalance or a stop must come again, not be committed unprocessed.
 acknowledge_only_processed_records(app)
+# ... and must hand each partition's records on in order from where it last sought (streams.kafka.faust_order).
+_sources = {settings.topics.frames, settings.topics.events, settings.topics.control}
+deliver_in_order(app, lambda topic: topic in _sources)
