@@ -8,7 +8,7 @@ control records and observations, no images.
 The truth is planted: clean sessions (one face throughout); sessions where the candidate's face leaves
 the frame for 1 to 12 seconds, labelled cheating when the absence lasts ``PLANTED_ABSENCE_S`` or more
 (the threshold calibration must recover); and sessions where a second person joins for a few seconds,
-labelled cheating. Labelled sessions carry the time range of their behaviour.
+labelled cheating. Labelled sessions carry the time ranges of their behaviours.
 
 Not planted, because no photo on this machine shows them: a phone or a book (YOLO finds neither in the
 packaged photos, nor in drawn ones), and looking away (the packaged faces all look at the camera, and
@@ -52,8 +52,8 @@ class LabelledSession:
     # (scene, seconds), played in order at FPS.
     scenes: tuple[tuple[str, int], ...]
     decision: str  # "clean" or "cheating"
-    # The planted behaviour and its range in seconds from the first frame, if any.
-    behaviour: tuple[str, float, float] | None = None
+    # The planted behaviours, each with its range in seconds from the first frame.
+    behaviours: tuple[tuple[str, float, float], ...] = ()
 
 
 def labelled_sessions() -> list[LabelledSession]:
@@ -64,7 +64,7 @@ def labelled_sessions() -> list[LabelledSession]:
                 f"absent-{seconds:02d}s",
                 (("one_face", _LEAD_S), ("face_absent", seconds), ("one_face", _TAIL_S)),
                 "cheating" if seconds >= PLANTED_ABSENCE_S else "clean",
-                ("face_absent", _LEAD_S, _LEAD_S + seconds) if seconds >= PLANTED_ABSENCE_S else None,
+                (("face_absent", _LEAD_S, _LEAD_S + seconds),) if seconds >= PLANTED_ABSENCE_S else (),
             )
         )
     for seconds in _SECOND_PERSON_S:
@@ -73,7 +73,8 @@ def labelled_sessions() -> list[LabelledSession]:
                 f"second-person-{seconds:02d}s",
                 (("one_face", _LEAD_S), ("two_faces", seconds), ("one_face", _TAIL_S)),
                 "cheating",
-                ("multiple_faces", _LEAD_S, _LEAD_S + seconds),
+                # Two faces in view, and YOLO's second person: both are what the reviewer saw.
+                (("multiple_faces", _LEAD_S, _LEAD_S + seconds), ("extra_person", _LEAD_S, _LEAD_S + seconds)),
             )
         )
     return sessions
@@ -128,8 +129,8 @@ def _write_labels(path: Path, sessions: list[LabelledSession]) -> None:
         out = csv.writer(file)
         out.writerow(["session_id", "decision", "behaviour", "start_s", "end_s"])
         for session in sessions:
-            kind, start_s, end_s = session.behaviour or ("", "", "")
-            out.writerow([session.session_id, session.decision, kind, start_s, end_s])
+            for kind, start_s, end_s in session.behaviours or (("", "", ""),):
+                out.writerow([session.session_id, session.decision, kind, start_s, end_s])
 
 
 def build_labelled_set(

@@ -105,16 +105,25 @@ def _risk_over_time(
     times = [t for t, _ in outcome.risk]
     axis.plot(times, [risk for _, risk in outcome.risk], color="black", linewidth=1.5)
     end = max(times, default=1.0) or 1.0
-    for detected in outcome.detected:
+    for line, detected in enumerate(outcome.detected):  # one text line each: overlapping ones stay readable
         colour = colours.get(detected.behaviour, "grey")
         axis.axvspan(detected.start_s, detected.end_s, ymax=0.88, color=colour, alpha=0.25, linewidth=0)
         axis.text(
-            detected.start_s, 84, f" detected: {detected.behaviour}", color=colour, fontsize=8, weight="bold", va="top"
+            detected.start_s,
+            84 - 9 * line,
+            f" detected: {detected.behaviour}",
+            color=colour,
+            fontsize=8,
+            weight="bold",
+            va="top",
         )
-    for labelled in outcome.labelled:  # the reviewers' ranges: a bar along the top
-        colour = colours.get(labelled.behaviour, "grey")
-        axis.axvspan(labelled.start_s, labelled.end_s, ymin=0.9, ymax=0.97, color=colour, alpha=0.9, linewidth=0)
-        axis.text(labelled.start_s, 93.5, f" reviewers: {labelled.behaviour}", fontsize=7, va="center", color="white")
+    ranges: dict[tuple[float, float], list[str]] = {}  # the reviewers' ranges: a bar along the top
+    for labelled in outcome.labelled:
+        ranges.setdefault((labelled.start_s, labelled.end_s), []).append(labelled.behaviour)
+    for (start_s, end_s), kinds in ranges.items():
+        colour = colours.get(kinds[0], "grey")
+        axis.axvspan(start_s, end_s, ymin=0.9, ymax=0.97, color=colour, alpha=0.9, linewidth=0)
+        axis.text(start_s, 93.5, f" reviewers: {' + '.join(kinds)}", fontsize=7, va="center", color="white")
     if thresholds is not None:
         for value, name in zip(thresholds, ("review", "flagged"), strict=True):
             axis.axhline(value, color="grey", linestyle=":", linewidth=1)
