@@ -22,6 +22,7 @@ from streams.redelivery import already_answered, answered_with
 from streams.topics import behaviour, events_topic, frames_topic
 from streams.validation import frame_refusal, note_received, session_refusal, spend_frame
 from streams.vision import BehaviourAnalyser, ImageDecodeError, VisionPipeline
+from streams.web.metrics import count_frame, count_observation
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ async def warm_up_vision() -> None:
 
 
 async def analyse(event: EventT, frame: Frame) -> None:
+    count_frame()
     session_id = frame["session_id"]
     if event.key != session_id.encode():
         # Per-session state lives on the partition of the session id: a frame keyed otherwise
@@ -67,6 +69,7 @@ async def _analyse_in_turn(session_id: str, frame: Frame, received_ms: int) -> N
     if reason:
         raise Refused(reason, keep_payload=False)
     observation = await asyncio.get_running_loop().run_in_executor(_vision_pool, pipeline.observe, frame)
+    count_observation(observation)
     state = analyser.annotate(state, observation)
     note_received(state, received_ms)
     state["budget"] = budget

@@ -42,6 +42,7 @@ from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
 from streams.serializers import Undecodable
 from streams.topics import dead_letter_topic
+from streams.web.metrics import count_dead_letter
 
 __all__ = [
     "Redelivered",
@@ -50,6 +51,7 @@ __all__ = [
     "caught_up_to",
     "delivered",
     "forwarded",
+    "pending_records",
     "process",
     "redelivered",
     "send_dead_letter",
@@ -99,6 +101,20 @@ redelivered: Counter[str] = Counter()
 _progress: dict[tuple[str, int], tuple[int, int]] = {}
 
 
+def _next_offset(tp: TP) -> int:
+    """The next offset this worker will process on ``tp``: the newer of the committed one (Faust sets it at
+    assignment and on each commit) and the one after the newest record finished here."""
+    committed = getattr(app.consumer, "_committed_offset", {}).get(tp) or 0  # Faust's own, not in its API
+    _, finished = _progress.get((tp.topic, tp.partition), (0, 0))
+    return max(committed, finished)
+
+
+def pending_records(tp: TP) -> int | None:
+    """Records on ``tp`` this worker has not processed yet (None: not fetched since it started)."""
+    highwater = app.consumer.highwater(tp)
+    return None if highwater is None else max(highwater - _next_offset(tp), 0)
+
+
 def _drained(topic: str, partition: int) -> bool:
     """Whether this worker has processed every record the partition held at its last fetch.
 
@@ -106,13 +122,8 @@ def _drained(topic: str, partition: int) -> bool:
     each commit: a worker just restarted has processed nothing yet, but may have nothing to do) and the
     one after the newest record finished here. On the embedded broker a batching producer (librdkafka)
     makes the high watermark read low, so a partition can look drained a little early there."""
-    tp = TP(topic, partition)
-    highwater = app.consumer.highwater(tp)
-    if highwater is None:
-        return False  # not fetched yet since this worker started: unknown, so not drained
-    committed = getattr(app.consumer, "_committed_offset", {}).get(tp) or 0  # Faust's own, not in its API
-    _, finished = _progress.get((topic, partition), (0, 0))
-    return max(committed, finished) >= highwater
+    pending = pending_records(TP(topic, partition))
+    return pending == 0  # None: not fetched yet since this worker started: unknown, so not drained
 
 
 def caught_up_to(topic: str, partition: int, now_ms: int) -> int:
@@ -298,6 +309,7 @@ async def send_dead_letter(event: EventT, stage: str, reason: str, *, keep_paylo
     """Dead-letter the record behind ``event``. The payload goes to the topic, never to the log."""
     message = event.message
     where = f"{message.topic}[{message.partition}]@{message.offset}"
+    count_dead_letter(stage, reason)
     if (count := _worth_logging(stage, reason)) is not None:
         log.warning("dead letter from %s (%s): %s%s", where, stage, reason, f" ({count} like it)" if count > 1 else "")
     key = message.key if isinstance(message.key, bytes) else None

@@ -27,6 +27,7 @@ from streams.redelivery import already_answered, answered_with
 from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, ended_session, final_report, is_ended
 from streams.topics import behaviour, control_topic, events_topic, reports_topic, results_topic, sessions
 from streams.validation import control_refusal, observation_refusal
+from streams.web.metrics import count_final_report, count_result
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ async def _finish(state: SessionState, reason: EndReason) -> None:
     await delivered(results_topic, key, engine.result(state, final=True))
     report = final_report(engine, state, reason)
     await delivered(reports_topic, key, report)
+    count_final_report(report)
     sessions[state.session_id] = ended_session(state, report, now_ms())
     behaviour.pop(state.session_id, None)
     log.info("session %s %s: %s at risk %.1f", state.session_id, reason, report["verdict"], report["final_risk_score"])
@@ -95,6 +97,7 @@ async def _assess_in_turn(observation: Observation) -> None:
     state.answered = answered_with(state.answered, sequence)
     # The Result is out before the state says so (streams.redelivery).
     await delivered(results_topic, session_id.encode(), result)
+    count_result(result)
     sessions[session_id] = state.to_dict()
     if engine.ready_to_finish(state):
         await _finish(state, "ended")

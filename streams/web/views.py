@@ -1,12 +1,15 @@
-"""Web views: ``/health/`` (readiness), ``/health/live/``, ``/sessions/``, ``/sessions/{id}/``."""
+"""Web views: ``/health/`` (readiness), ``/health/live/``, ``/metrics`` (Prometheus), ``/sessions/``,
+``/sessions/{id}/``."""
 
 from __future__ import annotations
 
 from streams.agents.detection import pipeline, vision_ready
-from streams.agents.processing import forwarded, redelivered
+from streams.agents.processing import forwarded, pending_records, redelivered
 from streams.app import app, settings
+from streams.risk.state import is_ended
 from streams.topics import sessions
 from streams.web.health import current as health_now
+from streams.web.metrics import CONTENT_TYPE_LATEST, exposition, set_gauges
 
 
 @app.page("/health/")
@@ -35,6 +38,20 @@ async def health(web, request):
 async def live(web, request):
     """Liveness: the worker's event loop answers (whether or not it can work right now)."""
     return web.json({"live": True})
+
+
+@app.page("/metrics")
+async def metrics(web, request):
+    """Prometheus' text format; gauges read now (lag of each input partition this worker owns)."""
+    inputs = {settings.topics.frames, settings.topics.events, settings.topics.control}
+    lag = {}
+    for tp in app.consumer.assignment():
+        if tp.topic in inputs and (pending := pending_records(tp)) is not None:
+            lag[tp] = pending
+    active = sum(1 for state in sessions.values() if state and not is_ended(state))
+    models = {"face": vision_ready.is_set(), "objects": vision_ready.is_set() and pipeline.objects.available}
+    set_gauges(lag, active, models)
+    return web.bytes(exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @app.page("/sessions/")
