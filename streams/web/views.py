@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from streams.agents.detection import pipeline, vision_ready
 from streams.agents.processing import forwarded, pending_records, redelivered
 from streams.app import app, settings
+from streams.kafka.partitioning import partition_of
 from streams.risk.state import is_ended
 from streams.topics import sessions
 from streams.web.health import current as health_now
 from streams.web.metrics import CONTENT_TYPE_LATEST, exposition, set_gauges
+from streams.web.peers import owner_of, page_of, session_query, session_row, sessions_of_other_workers, view_from
 
 
 @app.page("/health/")
@@ -56,25 +60,32 @@ async def metrics(web, request):
 
 @app.page("/sessions/")
 async def list_sessions(web, request):
-    # Partition-local: each worker lists the sessions of the partitions it owns.
-    rows = [
-        {
-            "session_id": session_id,
-            "candidate_id": state.get("candidate_id", ""),
-            "status": state.get("status"),
-            "frames": state.get("frames"),
-            "risk_score": state.get("last_score"),
-            "verdict": state.get("last_verdict"),
-        }
-        for session_id, state in sessions.items()
-        if state
-    ]
-    return web.json({"worker": f"{settings.web_host}:{settings.web_port}", "sessions": rows})
+    """Live and recently ended sessions of every worker (``?scope=local``: this worker's partitions only),
+    sorted (``?sort=risk`` highest first, or ``last_seen`` newest first) and paged (``?limit=&offset=``)."""
+    try:
+        query = session_query(request.query)
+    except ValueError as exc:
+        return web.json({"error": str(exc)}, status=400)
+    rows = [session_row(state) for state in sessions.values() if state]
+    unreachable: list[str] = []
+    if not query.local:
+        others, unreachable = await sessions_of_other_workers(query.sort)
+        rows += others
+    body = page_of(rows, query)
+    return web.json(body | {"worker": settings.web_host + f":{settings.web_port}", "unreachable": unreachable})
 
 
 @app.page("/sessions/{session_id}/")
-@app.table_route(table=sessions, match_info="session_id")
 async def get_session(web, request, session_id: str):
+    """One session's state (or, ended, its final report), from whichever worker owns it."""
+    if request.query.get("scope") != "local":
+        partition = partition_of(session_id.encode(), settings.topics.partitions)
+        if (owner := owner_of(sessions, partition)) is not None:
+            try:
+                status, body = await view_from(owner, f"/sessions/{quote(session_id, safe='')}/")
+            except Exception as exc:  # the owner is down or restarting: say so, do not guess
+                return web.json({"error": f"the worker owning it ({owner}) did not answer: {exc!r}"}, status=503)
+            return web.json(body, status=status)
     state = sessions.get(session_id)
     if not state:
         return web.json({"error": f"no session {session_id!r}"}, status=404)
