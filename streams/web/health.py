@@ -1,7 +1,8 @@
 """Liveness and readiness of a worker.
 
-Live: the process answers. Ready: it can do its job now: its models are warm, it reaches the broker (a
-probe every ``INTEGRITY_BROKER_PROBE_S``), and none of its input partitions is further behind than
+Live: the process answers. Ready: it can do its job now: its tables are recovered from their changelogs,
+its models are warm, it reaches the broker (a probe every ``INTEGRITY_BROKER_PROBE_S``), and none of its
+input partitions is further behind than
 ``INTEGRITY_READY_MAX_LAG_S``, measured in broker time from what this worker has processed
 (``streams.agents.processing.caught_up_to``), so it holds on real Kafka and on the embedded broker alike.
 """
@@ -80,9 +81,13 @@ class Readiness:
     reasons: list[str] = field(default_factory=list)
 
 
-def readiness(*, vision_warm: bool, broker: BrokerProbe, lags: dict[str, float], max_lag_s: float) -> Readiness:
+def readiness(
+    *, tables_ready: bool, vision_warm: bool, broker: BrokerProbe, lags: dict[str, float], max_lag_s: float
+) -> Readiness:
     """Ready when nothing holds the worker back; otherwise the reasons, one per obstacle."""
     reasons = []
+    if not tables_ready:
+        reasons.append("tables recovering from their changelogs")
     if not vision_warm:
         reasons.append("vision models warming up")
     if not broker.ok:
@@ -99,5 +104,14 @@ def readiness(*, vision_warm: bool, broker: BrokerProbe, lags: dict[str, float],
 def current(vision_warm: bool) -> tuple[Readiness, dict[str, float], str]:
     """This worker's readiness now, its input lags, and what the broker probe found."""
     lags = input_lag_s(now_ms())
-    state = readiness(vision_warm=vision_warm, broker=_broker, lags=lags, max_lag_s=settings.health.ready_max_lag_s)
+    # Faust's recovery sets "completed" when the tables are rebuilt and the streams resume.
+    recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager's, not in TableManagerT
+    tables_ready = recovery.completed.is_set() and not app.in_recovery
+    state = readiness(
+        tables_ready=tables_ready,
+        vision_warm=vision_warm,
+        broker=_broker,
+        lags=lags,
+        max_lag_s=settings.health.ready_max_lag_s,
+    )
     return state, lags, _broker.detail

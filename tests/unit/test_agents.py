@@ -248,13 +248,20 @@ def test_readiness_names_each_obstacle(agents):
     health = importlib.import_module("streams.web.health")
     ok = health.BrokerProbe(ok=True, detail="reachable")
     down = health.BrokerProbe(ok=False, detail="unreachable: KafkaConnectionError: no")
-    ready = health.readiness(vision_warm=True, broker=ok, lags={"integrity.frames[0]": 1.5}, max_lag_s=30)
+    ready = health.readiness(
+        tables_ready=True, vision_warm=True, broker=ok, lags={"integrity.frames[0]": 1.5}, max_lag_s=30
+    )
     assert ready.ready and ready.reasons == []
     behind = health.readiness(
-        vision_warm=False, broker=down, lags={"integrity.frames[0]": 240.0, "integrity.events[0]": 2.0}, max_lag_s=30
+        tables_ready=False,
+        vision_warm=False,
+        broker=down,
+        lags={"integrity.frames[0]": 240.0, "integrity.events[0]": 2.0},
+        max_lag_s=30,
     )
     assert not behind.ready
     assert behind.reasons == [
+        "tables recovering from their changelogs",
         "vision models warming up",
         "broker unreachable: KafkaConnectionError: no",
         "1 input partition(s) behind by more than 30 s (worst integrity.frames[0]: 240.0 s)",
