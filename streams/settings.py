@@ -417,7 +417,21 @@ class Settings:
     )
     data_dir: Path = setting(Path(".integrity/worker"), "INTEGRITY_DATA_DIR", "RocksDB folder; one per worker")
     web_port: int = setting(6066, "INTEGRITY_WEB_PORT", "port of the worker's web views")
-    # table_route redirects a request to the owner's canonical URL, built from this host.
+    # Views, the dashboard and (unless opened below) health and metrics need it; none is the default for a
+    # worker on a laptop. Compared in constant time, never logged (streams/web/access.py).
+    web_token: Secret = setting(
+        Secret(),
+        "INTEGRITY_WEB_TOKEN",
+        "token the web views require (`Authorization: Bearer <token>`, or the dashboard's login cookie); never "
+        "printed or logged",
+        shown="empty (open)",
+    )
+    web_open: str = setting(
+        "health,metrics",
+        "INTEGRITY_WEB_OPEN",
+        "which of `health` and `metrics` stay open without the token when one is set (comma-separated; empty: none)",
+    )
+    # Other workers reach this one's views at its canonical URL, built from this host.
     web_host: str = setting("127.0.0.1", "INTEGRITY_WEB_HOST", "host other workers reach this one's web views at")
     log_level: str = setting("info", "INTEGRITY_LOG_LEVEL", "worker log level: debug, info, warning, error")
     # A frame takes ~30 ms of vision; 10 s covers one stuck on a slow broker acknowledgement.

@@ -133,24 +133,27 @@ def owner_of(table: Any, partition: int) -> str | None:
     return None
 
 
-async def view_from(host: str, path: str, timeout_s: float = 5.0) -> tuple[int, Any]:
-    """Another worker's answer to ``path`` (status, JSON body), asked for its local view."""
+async def view_from(host: str, path: str, credentials: Mapping[str, str], timeout_s: float = 5.0) -> tuple[int, Any]:
+    """Another worker's answer to ``path`` (status, JSON body), asked for its local view with the user's
+    credentials (it checks them as it would the user's)."""
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     async with (
-        aiohttp.ClientSession(timeout=timeout) as client,
+        aiohttp.ClientSession(timeout=timeout, headers=credentials) as client,
         client.get(f"{host}{path}", params={"scope": "local"}) as response,
     ):
         return response.status, await response.json()
 
 
-async def sessions_of_other_workers(sort: str, timeout_s: float = 3.0) -> tuple[list[dict[str, Any]], list[str]]:
+async def sessions_of_other_workers(
+    sort: str, credentials: Mapping[str, str], timeout_s: float = 3.0
+) -> tuple[list[dict[str, Any]], list[str]]:
     """The other workers' local session rows (each its first MAX_LIMIT by ``sort``), and the workers that
     did not answer."""
     hosts = _other_workers()
     if not hosts:
         return [], []
     timeout = aiohttp.ClientTimeout(total=timeout_s)
-    async with aiohttp.ClientSession(timeout=timeout) as client:
+    async with aiohttp.ClientSession(timeout=timeout, headers=credentials) as client:
         answers = await asyncio.gather(*(_local_rows(client, host, sort) for host in hosts), return_exceptions=True)
     rows: list[dict[str, Any]] = []
     unreachable = []

@@ -11,12 +11,14 @@ from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
 from streams.risk.state import is_ended
 from streams.topics import sessions
+from streams.web.access import forwarded_credentials, protected
 from streams.web.health import current as health_now
 from streams.web.metrics import CONTENT_TYPE_LATEST, exposition, set_gauges
 from streams.web.peers import owner_of, page_of, session_query, session_row, sessions_of_other_workers, view_from
 
 
 @app.page("/health/")
+@protected("health")
 async def health(web, request):
     """Readiness: 200 when the worker can do its job now, 503 with the reasons when it cannot."""
     warm = vision_ready.is_set()
@@ -39,12 +41,14 @@ async def health(web, request):
 
 
 @app.page("/health/live/")
+@protected("health")
 async def live(web, request):
     """Liveness: the worker's event loop answers (whether or not it can work right now)."""
     return web.json({"live": True})
 
 
 @app.page("/metrics")
+@protected("metrics")
 async def metrics(web, request):
     """Prometheus' text format; gauges read now (lag of each input partition this worker owns)."""
     inputs = {settings.topics.frames, settings.topics.events, settings.topics.control}
@@ -59,6 +63,7 @@ async def metrics(web, request):
 
 
 @app.page("/sessions/")
+@protected("views")
 async def list_sessions(web, request):
     """Live and recently ended sessions of every worker (``?scope=local``: this worker's partitions only),
     sorted (``?sort=risk`` highest first, or ``last_seen`` newest first) and paged (``?limit=&offset=``)."""
@@ -69,20 +74,22 @@ async def list_sessions(web, request):
     rows = [session_row(state) for state in sessions.values() if state]
     unreachable: list[str] = []
     if not query.local:
-        others, unreachable = await sessions_of_other_workers(query.sort)
+        others, unreachable = await sessions_of_other_workers(query.sort, forwarded_credentials(request.headers))
         rows += others
     body = page_of(rows, query)
     return web.json(body | {"worker": settings.web_host + f":{settings.web_port}", "unreachable": unreachable})
 
 
 @app.page("/sessions/{session_id}/")
+@protected("views")
 async def get_session(web, request, session_id: str):
     """One session's state (or, ended, its final report), from whichever worker owns it."""
     if request.query.get("scope") != "local":
         partition = partition_of(session_id.encode(), settings.topics.partitions)
         if (owner := owner_of(sessions, partition)) is not None:
             try:
-                status, body = await view_from(owner, f"/sessions/{quote(session_id, safe='')}/")
+                path = f"/sessions/{quote(session_id, safe='')}/"
+                status, body = await view_from(owner, path, forwarded_credentials(request.headers))
             except Exception as exc:  # the owner is down or restarting: say so, do not guess
                 return web.json({"error": f"the worker owning it ({owner}) did not answer: {exc!r}"}, status=503)
             return web.json(body, status=status)
