@@ -1,5 +1,5 @@
-"""A worker with a web token: views refused without it, opened with it; health and metrics open; the
-token never in the log."""
+"""Workers with a web token: views refused without it, opened with it, also when one worker asks another
+on the user's behalf; health and metrics open; the token never in the logs."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import urllib.request
 
 import pytest
 
+from schemas.records import new_session_control
+from streams.kafka.embedded_broker import free_port
 from streams.kafka.local_stack import LocalStack
-from tests.helpers.frames import SHARED_WEIGHTS
+from streams.kafka.worker_process import WorkerProcess
+from tests.helpers.frames import SHARED_WEIGHTS, timeline
+from tests.helpers.kafka import publish, results_of
+from tests.integration.test_crashes import sessions_on_each_partition
 
 pytestmark = pytest.mark.integration
 
@@ -40,4 +45,23 @@ def test_views_need_the_token_and_probes_do_not(tmp_path):
         assert status_of(port, "/sessions/unknown/", Authorization=f"Bearer {TOKEN}") == 404
         assert status_of(port, "/health/") == 200  # open by default: INTEGRITY_WEB_OPEN=health,metrics
         assert status_of(port, "/metrics") == 200
-    assert TOKEN not in stack.worker.log_path.read_text()
+
+        second = WorkerProcess(stack.worker.env, free_port(), tmp_path / "w2", tmp_path / "w2.log").start()
+        try:
+            second.wait_ready(timeout_s=180)
+            names = sessions_on_each_partition("tok", stack.settings.topics.partitions)
+            records = []
+            for name in names:
+                records.append((stack.settings.topics.control, name, new_session_control(name, "start", "c")))
+                records += [(stack.settings.topics.frames, name, f) for f in timeline(name, [("one_face", 3)])]
+            publish(stack.settings, records)
+            for name in names:
+                results_of(stack.settings, name, 3)
+            bearer = {"Authorization": f"Bearer {TOKEN}"}
+            for name in names:  # half of them live on the other worker: asked with the user's token
+                assert status_of(port, f"/sessions/{name}/", **bearer) == 200, name
+                assert status_of(port, f"/sessions/{name}/") == 401
+        finally:
+            second.stop()
+    for log in (stack.worker.log_path, second.log_path):
+        assert TOKEN not in log.read_text()
