@@ -29,6 +29,16 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# Headless Chromium: `integrity screenshot` and the dashboard's test (which skips without it). ~15 s once.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium (integrity screenshot, the dashboard test)"
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "setup: no chromium (apt-get install chromium as root): the dashboard test will skip" >&2
+  fi
+fi
+
 if [ ! -f .integrity/sample-session/manifest.json ]; then
   .venv/bin/integrity sample
 fi

@@ -12,6 +12,7 @@ sample    build the sample recorded session, or the labelled set of sessions wit
 evaluate  replay recorded sessions through the risk core; their verdicts against reviewer labels
 calibrate search a policy's thresholds and weights against reviewer labels; writes a new policy file
 demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
+screenshot the worker's dashboard in headless chromium, written to a PNG
 settings  every setting with its variable, default and current value
 schemas   the published, self-contained schemas, and the loading order of the source files
 bench     benchmarks: printed figures and a JSON file
@@ -32,6 +33,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from streams.cli.evaluation import add_evaluation_commands
 from streams.cli.recording import add_recording_commands
+from streams.cli.screenshot import add_screenshot_command
 from streams.settings import EMBEDDED_BOOTSTRAP, SettingsError, declared, flag_help, load_settings, markdown_table
 from streams.vision.objects import WeightsError
 
@@ -344,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_recording_commands(sub)
     add_evaluation_commands(sub)
+    add_screenshot_command(sub)
 
     p = sub.add_parser("sample", help="build the sample recorded session (or, --labelled, the labelled set)")
     p.add_argument("--out", help=f"folder (default {DEFAULT_SAMPLE_DIR}, or {DEFAULT_LABELLED_DIR} with --labelled)")

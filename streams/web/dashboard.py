@@ -1,0 +1,109 @@
+"""The reviewers' dashboard: ``/dashboard/`` (a page), ``/dashboard/static/{name}`` (its script, style and
+the vendored uPlot) and ``/dashboard/events`` (server-sent events: a snapshot of this worker's sessions
+about once a second). The page keeps the snapshots it saw to draw each session's risk and attention over
+time; nothing is stored server-side, and no frame image is ever served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web as aiohttp_web
+
+from streams.agents.risk import engine
+from streams.app import app
+from streams.risk.state import is_ended
+from streams.topics import sessions
+from streams.web.access import protected
+from streams.web.peers import session_row
+
+__all__ = ["STATIC_DIR", "session_snapshot", "snapshot"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Name in the URL -> file and its content type. A fixed list: nothing else under the folder is served.
+_STATIC = {
+    "dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
+    "dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
+    "uPlot.iife.min.js": ("vendor/uplot/uPlot.iife.min.js", "text/javascript; charset=utf-8"),
+    "uPlot.min.css": ("vendor/uplot/uPlot.min.css", "text/css; charset=utf-8"),
+}
+EVENT_INTERVAL_S = 1.0
+# A stream ends after this long; the browser's EventSource reconnects by itself (after ``retry`` ms).
+# Keeps a forgotten tab from holding a connection through a worker's shutdown or forever.
+STREAM_LIFETIME_S = 300.0
+
+
+def session_snapshot(state: Mapping[str, Any]) -> dict[str, Any]:
+    """One session as the dashboard shows it: the list's row, plus what its chart and panel need."""
+    row = session_row(state)
+    report = state.get("final_report")
+    policy = engine.policies.get(state.get("policy"))
+    if report:
+        attention = report.get("attention")
+        at_ms = report.get("ended_at_ms")
+    else:
+        attention = round(100.0 * float(state.get("attention", 1.0)), 2)
+        at_ms = state.get("last_captured_at_ms")
+    intervals = [
+        {"id": event_id, "type": interval["type"], "start": interval["start"], "end": interval.get("end")}
+        for event_id, interval in (state.get("evidence") or {}).get("intervals", {}).items()
+    ]
+    return row | {
+        "risk_score": round(float(row["risk_score"] or 0.0), 2),
+        "attention": attention,
+        # Capture time of the newest frame scored (event time, as the intervals are).
+        "at_ms": at_ms,
+        "review_at": policy.review_at,
+        "flagged_at": policy.flagged_at,
+        "intervals": sorted(intervals, key=lambda i: i["start"]),
+        "final_report": report,
+    }
+
+
+def snapshot() -> dict[str, Any]:
+    """Every session of this worker's partitions, riskiest first."""
+    rows = [session_snapshot(state) for state in sessions.values() if state]
+    rows.sort(key=lambda r: (-r["risk_score"], r["session_id"]))
+    return {"sent_at_ms": int(time.time() * 1000), "ended": sum(1 for r in rows if is_ended(r)), "sessions": rows}
+
+
+@app.page("/dashboard/")
+@protected("views")
+async def dashboard(web, request):
+    """The dashboard page."""
+    return web.html((STATIC_DIR / "dashboard.html").read_text())
+
+
+@app.page("/dashboard/static/{name}")
+@protected("views")
+async def dashboard_static(web, request, name: str):
+    """The page's script and style, and the vendored uPlot."""
+    if name not in _STATIC:
+        return web.json({"error": f"no static file {name!r}"}, status=404)
+    path, content_type = _STATIC[name]
+    return web.bytes((STATIC_DIR / path).read_bytes(), headers={"Content-Type": content_type})
+
+
+@app.page("/dashboard/events")
+@protected("views")
+async def dashboard_events(web, request):
+    """Server-sent events: ``snapshot()`` as JSON, about once a second."""
+    response = aiohttp_web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+    await response.prepare(request)
+    await response.write(b"retry: 1000\n\n")
+    deadline = time.monotonic() + STREAM_LIFETIME_S
+    try:
+        while not app.should_stop and time.monotonic() < deadline:
+            data = json.dumps(snapshot(), separators=(",", ":"))
+            await response.write(f"event: snapshot\ndata: {data}\n\n".encode())
+            await asyncio.sleep(EVENT_INTERVAL_S)
+    except ConnectionResetError:
+        pass  # the page went away
+    return response

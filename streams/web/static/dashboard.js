@@ -1,0 +1,346 @@
+// The reviewers' dashboard: listens to /dashboard/events (a snapshot of the worker's sessions about once a
+// second), keeps each session's risk and attention over time from the snapshots it has seen, and draws
+// the selected session's timeline with uPlot. Plain script, no build step.
+"use strict";
+
+const COLOURS = {
+  risk: "#c62828",
+  attention: "#2f5fd0",
+  review: "#c77700",
+  flagged: "#c62828",
+  verdict: { clear: "#1f8a4c", review: "#c77700", flagged: "#c62828", inconclusive: "#6b7280" },
+};
+// Behaviour bands: one tint per type, the same type always the same tint.
+const BAND_TINTS = ["#7c3aed", "#0e7490", "#b45309", "#be185d", "#15803d", "#4338ca", "#a16207"];
+const MAX_POINTS = 3600; // an hour at one snapshot a second
+
+const history = new Map(); // session id -> {t: [], risk: [], attention: [], intervals: Map(id -> interval)}
+let latest = []; // the last snapshot's sessions, riskiest first
+let selected = null;
+let chart = null;
+let chartFor = null;
+let snapshots = 0;
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (key === "class") node.className = value;
+    else if (key === "style") node.style.cssText = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : String(child));
+  return node;
+}
+
+function percent(value) {
+  return value === null || value === undefined ? "–" : `${Math.round(value)}`;
+}
+
+function ago(ms) {
+  if (!ms) return "–";
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  return new Date(ms).toLocaleTimeString();
+}
+
+function clock(ms) {
+  return ms ? new Date(ms).toLocaleTimeString() : "–";
+}
+
+function label(kind) {
+  return String(kind).replaceAll("_", " ");
+}
+
+function tint(kind) {
+  let hash = 0;
+  for (const ch of String(kind)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return BAND_TINTS[hash % BAND_TINTS.length];
+}
+
+function remember(session) {
+  let past = history.get(session.session_id);
+  if (!past) {
+    past = { t: [], risk: [], attention: [], intervals: new Map() };
+    history.set(session.session_id, past);
+  }
+  const at = session.at_ms;
+  if (at && (past.t.length === 0 || at / 1000 > past.t[past.t.length - 1])) {
+    past.t.push(at / 1000);
+    past.risk.push(session.risk_score);
+    past.attention.push(session.attention);
+    if (past.t.length > MAX_POINTS) for (const key of ["t", "risk", "attention"]) past[key].shift();
+  }
+  // Intervals leave the evidence book once folded: keep what was seen, with its latest end.
+  for (const interval of session.intervals || []) past.intervals.set(interval.id, interval);
+  const report = session.final_report;
+  for (const item of (report && report.evidence) || []) {
+    const id = `report:${item.type}:${item.started_at_ms}`;
+    if (![...past.intervals.values()].some((i) => i.type === item.type && i.start === item.started_at_ms)) {
+      past.intervals.set(id, { id, type: item.type, start: item.started_at_ms, end: item.ended_at_ms });
+    }
+  }
+}
+
+function renderList() {
+  const list = document.getElementById("sessions");
+  list.replaceChildren();
+  document.getElementById("empty").hidden = latest.length > 0;
+  for (const s of latest) {
+    const colour = COLOURS.verdict[s.verdict] || COLOURS.verdict.inconclusive;
+    const item = el(
+      "li",
+      { "data-session": s.session_id, class: s.session_id === selected ? "selected" : "" },
+      el("span", { class: "name", title: s.session_id }, `${s.candidate_id || "?"} · ${s.session_id}`),
+      el("span", { class: `verdict ${s.verdict}` }, s.verdict || "–"),
+      el("span", { class: "bar" }, el("span", { style: `width:${s.risk_score}%;background:${colour}` })),
+      el(
+        "span",
+        { class: "meta" },
+        `risk ${percent(s.risk_score)} · attention ${percent(s.attention)} · `,
+        el("span", { class: "frames" }, `${s.frames ?? 0}`),
+        ` frames · ${s.status} · ${ago(s.last_seen_ms)}`,
+      ),
+    );
+    item.addEventListener("click", () => select(s.session_id));
+    list.append(item);
+  }
+}
+
+function figure(name, value) {
+  return el("div", {}, el("dt", {}, name), el("dd", {}, value));
+}
+
+function renderDetail() {
+  const pane = document.getElementById("detail");
+  const s = latest.find((x) => x.session_id === selected);
+  if (!s) {
+    pane.hidden = true;
+    return;
+  }
+  pane.hidden = false;
+  pane.dataset.session = s.session_id;
+  document.getElementById("detail-title").textContent = `${s.candidate_id || "?"} · ${s.session_id}`;
+  document.getElementById("detail-sub").textContent =
+    `policy ${s.policy || "default"} · review at ${s.review_at}, flagged at ${s.flagged_at} · ` +
+    `last seen ${clock(s.last_seen_ms)}`;
+  const verdict = document.getElementById("detail-verdict");
+  verdict.textContent = s.verdict || "–";
+  verdict.className = `verdict ${s.verdict}`;
+  document.getElementById("figures").replaceChildren(
+    figure("risk", percent(s.risk_score)),
+    figure("peak risk", percent(s.peak_risk_score)),
+    figure("attention", percent(s.attention)),
+    el("div", {}, el("dt", {}, "frames"), el("dd", { class: "frames" }, `${s.frames ?? 0}`)),
+    figure("status", s.status),
+  );
+  const reasons = document.getElementById("reasons");
+  reasons.replaceChildren();
+  if (!s.reasons || s.reasons.length === 0) reasons.append(el("li", { class: "empty" }, "no behaviour held so far"));
+  for (const r of s.reasons || []) {
+    const share = Math.round(100 * r.share);
+    reasons.append(
+      el(
+        "li",
+        {},
+        el("span", {}, label(r.event_type)),
+        el("span", { class: "bar" }, el("span", { style: `width:${share}%;background:${tint(r.event_type)}` })),
+        el("span", { class: "share" }, `${share}%`),
+      ),
+    );
+  }
+  renderReport(s.final_report);
+  renderChart(s);
+}
+
+function renderReport(report) {
+  const box = document.getElementById("report-box");
+  box.hidden = !report;
+  if (!report) return;
+  const held = Object.entries(report.time_in_ms || {})
+    .filter(([, ms]) => ms > 0)
+    .map(([kind, ms]) => `${label(kind)} ${(ms / 1000).toFixed(1)}s`)
+    .join(", ");
+  document.getElementById("report").replaceChildren(
+    figure("verdict", `${report.verdict}${report.cheating ? " (cheating)" : ""}`),
+    figure("confidence", `${Math.round(100 * report.confidence)}%`),
+    figure("final risk", percent(report.final_risk_score)),
+    figure("peak risk", percent(report.peak_risk_score)),
+    figure("mean risk", percent(report.mean_risk_score)),
+    figure("attention", percent(report.attention)),
+    figure("observed", `${Math.round(report.observed_s)}s`),
+    figure("ended by", report.reason),
+    figure("behaviours held", held || "none"),
+  );
+}
+
+function chartSize() {
+  const box = document.getElementById("chart");
+  return { width: Math.max(320, box.clientWidth), height: 270 };
+}
+
+// Behaviour bands behind the series and the verdict thresholds across them, labelled on the chart itself.
+function drawOverlays(u) {
+  const s = latest.find((x) => x.session_id === chartFor);
+  const past = history.get(chartFor);
+  if (!s || !past) return;
+  const { ctx } = u;
+  const { left, top, width, height } = u.bbox;
+  const dpr = window.devicePixelRatio || 1;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+  ctx.font = `${12 * dpr}px system-ui, sans-serif`;
+  ctx.textAlign = "left"; // uPlot leaves its axes' alignment on the context
+  ctx.textBaseline = "top";
+  const now = past.t.length ? past.t[past.t.length - 1] : null;
+  let row = 0;
+  for (const interval of [...past.intervals.values()].sort((a, b) => a.start - b.start)) {
+    const end = interval.end ? interval.end / 1000 : now;
+    if (end === null) continue;
+    const x0 = u.valToPos(interval.start / 1000, "x", true);
+    const x1 = Math.max(u.valToPos(end, "x", true), x0 + 2 * dpr);
+    ctx.globalAlpha = 0.16;
+    ctx.fillStyle = tint(interval.type);
+    ctx.fillRect(x0, top, x1 - x0, height);
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = tint(interval.type);
+    const text = label(interval.type) + (interval.end ? "" : " (ongoing)");
+    ctx.fillText(text, Math.max(x0, left) + 4 * dpr, top + (4 + 16 * row) * dpr);
+    row = (row + 1) % 3;
+  }
+  for (const [name, value, colour] of [
+    ["flagged", s.flagged_at, COLOURS.flagged],
+    ["review", s.review_at, COLOURS.review],
+  ]) {
+    const y = u.valToPos(value, "y", true);
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = 1.5 * dpr;
+    ctx.setLineDash([6 * dpr, 4 * dpr]);
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(left + width, y);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = colour;
+    ctx.textAlign = "right";
+    ctx.textBaseline = "bottom";
+    ctx.fillText(`${name} ≥ ${value}`, left + width - 6 * dpr, y - 2 * dpr);
+    ctx.textAlign = "left";
+    ctx.textBaseline = "top";
+  }
+  ctx.restore();
+}
+
+// Each series named at its newest point, with its value: no legend to look up.
+function drawSeriesLabels(u) {
+  const n = u.data[0].length;
+  if (n === 0) return;
+  const { ctx } = u;
+  const dpr = window.devicePixelRatio || 1;
+  const x = u.valToPos(u.data[0][n - 1], "x", true);
+  const placed = [];
+  ctx.save();
+  ctx.font = `600 ${13 * dpr}px system-ui, sans-serif`;
+  ctx.textBaseline = "middle";
+  for (const [index, name, colour] of [
+    [1, "risk", COLOURS.risk],
+    [2, "attention", COLOURS.attention],
+  ]) {
+    const value = u.data[index][n - 1];
+    if (value === null || value === undefined) continue;
+    let y = u.valToPos(value, "y", true);
+    for (const other of placed) if (Math.abs(other - y) < 16 * dpr) y = other + (y < other ? -16 : 16) * dpr;
+    placed.push(y);
+    const text = `${name} ${Math.round(value)}`;
+    const right = x + 8 * dpr + ctx.measureText(text).width > ctx.canvas.width;
+    ctx.textAlign = right ? "right" : "left";
+    ctx.fillStyle = colour;
+    ctx.fillText(text, right ? x - 8 * dpr : x + 8 * dpr, y);
+  }
+  ctx.restore();
+}
+
+// From the earliest behaviour shown (it may predate the first snapshot this page saw), at least a minute.
+// Computed from the data, not from uPlot's min and max: for a single point uPlot widens a time scale by a
+// day in milliseconds, which our seconds make 1000 days.
+function xRange(u) {
+  const past = history.get(chartFor);
+  const times = past ? past.t : [];
+  let lo = times.length ? times[0] : Date.now() / 1000;
+  const hi = times.length ? times[times.length - 1] : lo;
+  for (const interval of past ? past.intervals.values() : []) lo = Math.min(lo, interval.start / 1000);
+  return [lo, Math.max(hi, lo + 60)];
+}
+
+function renderChart(s) {
+  const past = history.get(s.session_id);
+  const data = [past.t, past.risk, past.attention];
+  if (chart && chartFor === s.session_id) {
+    chart.setData(data);
+    return;
+  }
+  if (chart) chart.destroy();
+  chartFor = s.session_id;
+  const options = {
+    ...chartSize(),
+    padding: [12, 112, 0, 0], // room on the right for the series' names
+    scales: {
+      x: { time: true, range: xRange },
+      y: { range: [0, 100] },
+    },
+    axes: [{}, { label: "0 – 100", size: 50 }],
+    series: [
+      { label: "time" },
+      { label: "risk", stroke: COLOURS.risk, width: 2.5, value: (u, v) => (v === null ? "–" : v.toFixed(1)) },
+      {
+        label: "attention",
+        stroke: COLOURS.attention,
+        width: 2,
+        dash: [2, 0],
+        value: (u, v) => (v === null ? "–" : v.toFixed(1)),
+      },
+    ],
+    legend: { show: true, live: false },
+    hooks: { drawClear: [drawOverlays], draw: [drawSeriesLabels] },
+  };
+  chart = new uPlot(options, data, document.getElementById("chart"));
+}
+
+function select(id) {
+  selected = id;
+  renderList();
+  renderDetail();
+}
+
+function onSnapshot(message) {
+  const body = JSON.parse(message.data);
+  latest = body.sessions;
+  for (const s of latest) remember(s);
+  if (selected === null || !latest.some((s) => s.session_id === selected)) {
+    selected = latest.length ? latest[0].session_id : null;
+  }
+  snapshots += 1;
+  document.body.dataset.snapshots = String(snapshots);
+  const status = document.getElementById("connection");
+  status.textContent = `live · updated ${new Date(body.sent_at_ms).toLocaleTimeString()}`;
+  status.className = "connection live";
+  renderList();
+  renderDetail();
+}
+
+function connect() {
+  const source = new EventSource("/dashboard/events");
+  source.addEventListener("snapshot", onSnapshot);
+  source.addEventListener("error", () => {
+    const status = document.getElementById("connection");
+    status.textContent = "reconnecting…";
+    status.className = "connection lost";
+  });
+}
+
+window.addEventListener("resize", () => {
+  if (chart) chart.setSize(chartSize());
+});
+connect();
