@@ -50,7 +50,8 @@ def run_demo(options: DemoOptions) -> int:
     stack = LocalStack(_STATE_DIR, port=port, web_port=configured.web_port)
     try:
         ready_s = stack.start(say=_say)
-        _say(f"worker ready in {ready_s:.1f} s; web views on http://127.0.0.1:{configured.web_port}/sessions/")
+        web = f"http://127.0.0.1:{configured.web_port}"
+        _say(f"worker ready in {ready_s:.1f} s; live dashboard: {web}/dashboard/ (JSON: {web}/sessions/)")
         return asyncio.run(_replay_and_follow(stack.settings, options, started))
     finally:
         stack.stop()

@@ -41,14 +41,17 @@ def forwarded_credentials(headers: Mapping[str, str]) -> dict[str, str]:
 Handler = Callable[..., Awaitable[Any]]
 
 
-def protected(area: Area) -> Callable[[Handler], Handler]:
-    """A Faust page handler, refusing requests that may not open ``area`` with a 401."""
+def protected(area: Area, *, page: bool = False) -> Callable[[Handler], Handler]:
+    """A Faust page handler, refusing requests that may not open ``area`` with a 401; a ``page`` sends a
+    browser to the login form instead."""
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def guarded(web: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
             token = settings.web_token.reveal()
             if not allowed(area, request.headers, request.cookies, token, settings.web_open):
+                if page:
+                    return web.html("", status=303, headers={"Location": f"/login/?next={request.path}"})
                 refusal = {"error": "this view needs the token: send 'Authorization: Bearer <token>'"}
                 return web.json(refusal, status=401, headers={"WWW-Authenticate": 'Bearer realm="integrity"'})
             return await handler(web, request, *args, **kwargs)

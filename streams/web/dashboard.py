@@ -73,7 +73,7 @@ def snapshot() -> dict[str, Any]:
 
 
 @app.page("/dashboard/")
-@protected("views")
+@protected("views", page=True)
 async def dashboard(web, request):
     """The dashboard page."""
     return web.html((STATIC_DIR / "dashboard.html").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -33,6 +34,23 @@ def status_of(port: int, path: str, **headers: str) -> int:
         return exc.code
 
 
+class _Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the test looks at the redirect itself
+
+
+def _no_redirects(url: str, data: bytes | None = None):
+    try:
+        return urllib.request.build_opener(_Stay).open(url, data=data, timeout=10)
+    except urllib.error.HTTPError as exc:
+        return exc
+
+
+def _login(port: int, token: str):
+    form = urllib.parse.urlencode({"token": token, "next": "/dashboard/"}).encode()
+    return _no_redirects(f"http://127.0.0.1:{port}/login/", data=form)
+
+
 def test_views_need_the_token_and_probes_do_not(tmp_path):
     env = {"INTEGRITY_YOLO_WEIGHTS": SHARED_WEIGHTS, "INTEGRITY_WEB_TOKEN": TOKEN}
     with LocalStack(tmp_path, worker_env=env) as stack:
@@ -43,6 +61,16 @@ def test_views_need_the_token_and_probes_do_not(tmp_path):
         assert status_of(port, "/sessions/", Authorization=f"Bearer {TOKEN}") == 200
         assert status_of(port, "/sessions/", Cookie=f"integrity_token={TOKEN}") == 200
         assert status_of(port, "/sessions/unknown/", Authorization=f"Bearer {TOKEN}") == 404
+        assert status_of(port, "/dashboard/events") == 401
+        # A browser is sent to the login form, and the form's cookie opens the dashboard.
+        assert _no_redirects(f"http://127.0.0.1:{port}/dashboard/").headers["Location"] == "/login/?next=/dashboard/"
+        assert status_of(port, "/login/") == 200
+        assert _login(port, "wrong").status == 401
+        signed_in = _login(port, TOKEN)
+        assert signed_in.status == 303 and signed_in.headers["Location"] == "/dashboard/"
+        cookie = signed_in.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert status_of(port, "/dashboard/", Cookie=cookie.split(";")[0]) == 200
         assert status_of(port, "/health/") == 200  # open by default: INTEGRITY_WEB_OPEN=health,metrics
         assert status_of(port, "/metrics") == 200
 
