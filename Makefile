@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Both set everything up first.
-.PHONY: setup demo test lint typecheck unit integration readme
+.PHONY: setup demo test lint typecheck unit integration readme screenshot
 
 # Real COCO weights for object detection, from ../shared/models beside the checkout (never copied into
 # the repo). Without them the worker runs with object detection off, and says so.
@@ -32,3 +32,8 @@ integration: setup
 # The README's configuration table, from the declarations in streams/settings.py.
 readme: setup
 	.venv/bin/python scripts/readme_settings.py
+
+# The README's dashboard screenshot: a worker on the embedded broker, the dashboard open in headless
+# Chromium while the sample session plays, docs/dashboard.png at its end.
+screenshot: setup
+	.venv/bin/python scripts/dashboard_screenshot.py docs/dashboard.png

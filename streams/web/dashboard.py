@@ -49,8 +49,14 @@ def session_snapshot(state: Mapping[str, Any]) -> dict[str, Any]:
     else:
         attention = round(100.0 * float(state.get("attention", 1.0)), 2)
         at_ms = state.get("last_captured_at_ms")
+    # An interval is over at its end, or (a condition) at the "until" its last frame gave: not seen since.
     intervals = [
-        {"id": event_id, "type": interval["type"], "start": interval["start"], "end": interval.get("end")}
+        {
+            "id": event_id,
+            "type": interval["type"],
+            "start": interval["start"],
+            "end": interval.get("end") or interval.get("until"),
+        }
         for event_id, interval in (state.get("evidence") or {}).get("intervals", {}).items()
     ]
     return row | {
