@@ -1,7 +1,8 @@
 """The reviewers' dashboard: ``/dashboard/`` (a page), ``/dashboard/static/{name}`` (its script, style and
-the vendored uPlot) and ``/dashboard/events`` (server-sent events: a snapshot of this worker's sessions
-about once a second). The page keeps the snapshots it saw to draw each session's risk and attention over
-time; nothing is stored server-side, and no frame image is ever served.
+the vendored uPlot), ``/dashboard/events`` (server-sent events: a snapshot of every worker's sessions
+about once a second; each worker answers ``/dashboard/snapshot?scope=local`` for its own). The page keeps
+the snapshots it saw to draw each session's risk and attention over time; nothing is stored server-side,
+and no frame image is ever served.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from streams.agents.risk import engine
 from streams.app import app
 from streams.risk.state import is_ended
 from streams.topics import sessions
-from streams.web.access import protected
-from streams.web.peers import session_row
+from streams.web.access import forwarded_credentials, protected
+from streams.web.peers import gather_from_others, session_row
 
-__all__ = ["STATIC_DIR", "session_snapshot", "snapshot"]
+__all__ = ["STATIC_DIR", "cluster_snapshot", "session_snapshot", "snapshot"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Name in the URL -> file and its content type. A fixed list: nothing else under the folder is served.
@@ -71,11 +72,33 @@ def session_snapshot(state: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def snapshot() -> dict[str, Any]:
-    """Every session of this worker's partitions, riskiest first."""
+def snapshot(others: list[dict[str, Any]] | None = None, unreachable: list[str] | None = None) -> dict[str, Any]:
+    """Every session of this worker's partitions, and ``others`` (other workers' snapshots of theirs),
+    riskiest first."""
     rows = [session_snapshot(state) for state in sessions.values() if state]
+    rows = list({row["session_id"]: row for row in [*(others or []), *rows]}.values())
     rows.sort(key=lambda r: (-r["risk_score"], r["session_id"]))
-    return {"sent_at_ms": int(time.time() * 1000), "ended": sum(1 for r in rows if is_ended(r)), "sessions": rows}
+    return {
+        "sent_at_ms": int(time.time() * 1000),
+        "ended": sum(1 for r in rows if is_ended(r)),
+        "sessions": rows,
+        "unreachable": unreachable or [],
+    }
+
+
+async def cluster_snapshot(credentials: Mapping[str, str]) -> dict[str, Any]:
+    """``snapshot()`` with every other worker's sessions (asked on the user's behalf)."""
+    others, unreachable = await gather_from_others("/dashboard/snapshot", {"scope": "local"}, credentials, 2.0)
+    return snapshot(others, unreachable)
+
+
+@app.page("/dashboard/snapshot")
+@protected("views")
+async def dashboard_snapshot(web, request):
+    """One snapshot as JSON: every worker's sessions (``?scope=local``: this worker's only)."""
+    if request.query.get("scope") == "local":
+        return web.json(snapshot())
+    return web.json(await cluster_snapshot(forwarded_credentials(request.headers)))
 
 
 @app.page("/dashboard/")
@@ -102,12 +125,13 @@ async def dashboard_events(web, request):
     response = aiohttp_web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
+    credentials = forwarded_credentials(request.headers)
     await response.prepare(request)
     await response.write(b"retry: 1000\n\n")
     deadline = time.monotonic() + STREAM_LIFETIME_S
     try:
         while not app.should_stop and time.monotonic() < deadline:
-            data = json.dumps(snapshot(), separators=(",", ":"))
+            data = json.dumps(await cluster_snapshot(credentials), separators=(",", ":"))
             await response.write(f"event: snapshot\ndata: {data}\n\n".encode())
             await asyncio.sleep(EVENT_INTERVAL_S)
     except ConnectionResetError:

@@ -25,6 +25,7 @@ from streams.app import app
 
 __all__ = [
     "SessionQuery",
+    "gather_from_others",
     "owner_of",
     "page_of",
     "session_query",
@@ -149,26 +150,35 @@ async def sessions_of_other_workers(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The other workers' local session rows (each its first MAX_LIMIT by ``sort``), and the workers that
     did not answer."""
+    params = {"scope": "local", "limit": str(MAX_LIMIT), "sort": sort}
+    return await gather_from_others("/sessions/", params, credentials, timeout_s)
+
+
+async def gather_from_others(
+    path: str, params: Mapping[str, str], credentials: Mapping[str, str], timeout_s: float = 3.0
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The ``sessions`` of every other worker's answer to ``path``, and the workers that did not answer."""
     hosts = _other_workers()
     if not hosts:
         return [], []
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     async with aiohttp.ClientSession(timeout=timeout, headers=credentials) as client:
-        answers = await asyncio.gather(*(_local_rows(client, host, sort) for host in hosts), return_exceptions=True)
+        answers = await asyncio.gather(
+            *(_sessions_from(client, f"{host}{path}", params) for host in hosts), return_exceptions=True
+        )
     rows: list[dict[str, Any]] = []
     unreachable = []
     for host, answer in zip(hosts, answers, strict=True):
         if isinstance(answer, BaseException):
-            log.warning("worker %s did not list its sessions: %r", host, answer)
+            log.warning("worker %s did not answer %s: %r", host, path, answer)
             unreachable.append(host)
         else:
             rows += answer
     return rows, unreachable
 
 
-async def _local_rows(client: aiohttp.ClientSession, host: str, sort: str) -> list[dict[str, Any]]:
-    params = {"scope": "local", "limit": str(MAX_LIMIT), "sort": sort}
-    async with client.get(f"{host}/sessions/", params=params) as response:
+async def _sessions_from(client: aiohttp.ClientSession, url: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    async with client.get(url, params=params) as response:
         response.raise_for_status()
         body = await response.json()
     rows: list[dict[str, Any]] = body["sessions"]

@@ -86,6 +86,13 @@ def test_any_worker_lists_every_session_and_answers_for_the_others(settings, two
     assert get(first.web_port, "/sessions/?sort=nonsense")[0] == 400
     assert get(first.web_port, "/sessions/?limit=0")[0] == 400
 
+    # The dashboard's snapshot gathers every worker's sessions too.
+    for worker in (first, second):
+        snap = get(worker.web_port, "/dashboard/snapshot")[1]
+        assert {row["session_id"] for row in snap["sessions"]} >= set(names) and snap["unreachable"] == []
+    local = [get(w.web_port, "/dashboard/snapshot?scope=local")[1]["sessions"] for w in (first, second)]
+    assert [{row["session_id"] for row in rows} & set(names) for rows in local] == mine
+
     # One session's state from either worker, whichever owns it (the other forwards the request).
     owned_by_second = next(iter(mine[1]))
     status, state = get(first.web_port, f"/sessions/{owned_by_second}/")
