@@ -58,5 +58,5 @@ app = IntegrityApp(
 )  # A record Faust skips at a rebalance or a stop must come again, not be committed unprocessed.
 acknowledge_only_processed_records(app)
 # ... and must hand each partition's records on in order from where it last sought (streams.kafka.faust_order).
-_sources = {settings.topics.frames, settings.topics.events, settings.topics.control}
+_sources = settings.topics.inputs()
 deliver_in_order(app, lambda topic: topic in _sources)

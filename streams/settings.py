@@ -15,7 +15,7 @@ import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "EMBEDDED_BOOTSTRAP",
@@ -189,8 +189,20 @@ class TopicSettings:
         "not analysed within it are lost, so raise it if your workers may be down longer",
     )
 
+    # The fields that name topics, in the order the topics are created.
+    NAMES: ClassVar[tuple[str, ...]] = ("frames", "events", "results", "control", "dead_letter", "reports")
+
     def all(self) -> tuple[str, ...]:
-        return (self.frames, self.events, self.results, self.control, self.dead_letter, self.reports)
+        return tuple(getattr(self, name) for name in self.NAMES)
+
+    def inputs(self) -> frozenset[str]:
+        """The topics the agents read."""
+        return frozenset({self.frames, self.events, self.control})
+
+    def prefixed(self, prefix: str) -> TopicSettings:
+        """Every topic name with ``prefix`` in front."""
+        renamed: dict[str, Any] = {name: f"{prefix}{getattr(self, name)}" for name in self.NAMES}
+        return replace(self, **renamed)
 
 
 @dataclass(frozen=True)
@@ -603,7 +615,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_TOPIC_FIELDS = ("frames", "events", "results", "control", "dead_letter", "reports")
 
 
 def _in_namespace(settings: Settings) -> Settings:
@@ -616,8 +627,7 @@ def _in_namespace(settings: Settings) -> Settings:
             f"INTEGRITY_NAMESPACE={name!r}: use letters, digits, '-' and '_' (at most 64, starting with a letter "
             "or digit): it becomes part of topic names"
         )
-    renamed: dict[str, Any] = {f: f"{name}.{getattr(settings.topics, f)}" for f in _TOPIC_FIELDS}
-    topics = replace(settings.topics, **renamed)
+    topics = settings.topics.prefixed(f"{name}.")
     return replace(settings, topics=topics, app_id=f"{settings.app_id}-{name}", data_dir=settings.data_dir / name)
 
 

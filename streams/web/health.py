@@ -2,9 +2,9 @@
 
 Live: the process answers. Ready: it can do its job now: its tables are recovered from their changelogs,
 its models are warm, it reaches the broker (a probe every ``INTEGRITY_BROKER_PROBE_S``), and none of its
-input partitions is further behind than
-``INTEGRITY_READY_MAX_LAG_S``, measured in broker time from what this worker has processed
-(``streams.agents.processing.caught_up_to``), so it holds on real Kafka and on the embedded broker alike.
+input partitions is further behind than ``INTEGRITY_READY_MAX_LAG_S``, measured in broker time from what
+this worker has processed (``streams.agents.processing.caught_up_to``), so it holds on real Kafka and on
+the embedded broker alike.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ _STARTED_MS = now_ms()
 def input_lag_s(now: int) -> dict[str, float]:
     """How far behind (seconds of broker time) this worker is on each input partition it owns; a
     partition with records waiting and none processed yet is behind by at least this worker's age."""
-    inputs = {settings.topics.frames, settings.topics.events, settings.topics.control}
+    inputs = settings.topics.inputs()
     lags = {}
     for tp in sorted(app.consumer.assignment()):
         if tp.topic in inputs:

@@ -106,7 +106,7 @@ def count_dead_letter(stage: str, reason: str) -> None:
 def set_gauges(lag: dict[TP, int], active_sessions: int, models: dict[str, bool]) -> None:
     LAG.clear()  # partitions this worker no longer owns go away
     for tp, records in lag.items():
-        LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(max(records, 0))
+        LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(records)
     ACTIVE_SESSIONS.set(active_sessions)
     for model, available in models.items():
         MODEL_AVAILABLE.labels(model=model).set(1 if available else 0)

@@ -51,7 +51,7 @@ async def live(web, request):
 @protected("metrics")
 async def metrics(web, request):
     """Prometheus' text format; gauges read now (lag of each input partition this worker owns)."""
-    inputs = {settings.topics.frames, settings.topics.events, settings.topics.control}
+    inputs = settings.topics.inputs()
     lag = {}
     for tp in app.consumer.assignment():
         if tp.topic in inputs and (pending := pending_records(tp)) is not None:
@@ -77,7 +77,7 @@ async def list_sessions(web, request):
         others, unreachable = await sessions_of_other_workers(query.sort, forwarded_credentials(request.headers))
         rows += others
     body = page_of(rows, query)
-    return web.json(body | {"worker": settings.web_host + f":{settings.web_port}", "unreachable": unreachable})
+    return web.json(body | {"worker": f"{settings.web_host}:{settings.web_port}", "unreachable": unreachable})
 
 
 @app.page("/sessions/{session_id}/")
