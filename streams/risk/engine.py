@@ -207,7 +207,7 @@ class RiskEngine:
             "attention": round(100.0 * state.attention, 3),
             "verdict": verdict.verdict,
             "confidence": verdict.confidence,
-            "reasons": [{"event_type": kind, "share": round(share, 4)} for kind, share in verdict.reasons],
+            "reasons": verdict.reason_records(),
             "gaze": observation["gaze"]["direction"] if observation and observation["gaze"] else None,
             "conditions": conditions,
             "face_count": len(observation["faces"]) if observation else 0,

@@ -50,5 +50,5 @@ def final_report(engine: RiskEngine, state: SessionState, reason: EndReason, now
         "attention": round(100.0 * state.attention, 3),
         "time_in_ms": {kind: int(ms) for kind, ms in sorted(durations.items())},
         "evidence": sorted(strongest, key=lambda e: e["evidence"], reverse=True)[:5],
-        "reasons": [{"event_type": kind, "share": round(share, 4)} for kind, share in verdict.reasons],
+        "reasons": verdict.reason_records(),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from schemas.records import Reason
 from schemas.records import Verdict as VerdictKind
 from streams.risk.policy import RiskPolicy
 
@@ -21,6 +22,10 @@ class Verdict:
     @property
     def cheating(self) -> bool:
         return self.verdict == "flagged"
+
+    def reason_records(self) -> list[Reason]:
+        """The reasons as Results and final reports carry them (``integrity.Reason``)."""
+        return [{"event_type": kind, "share": round(share, 4)} for kind, share in self.reasons]
 
 
 def decide(score: float, evidence: Mapping[str, float], policy: RiskPolicy, *, low_confidence: bool = False) -> Verdict:

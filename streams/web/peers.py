@@ -21,7 +21,10 @@ from typing import Any
 
 import aiohttp
 
+from schemas.records import Reason
+from streams.agents.risk import engine
 from streams.app import app
+from streams.risk.state import SessionState
 
 __all__ = [
     "SessionQuery",
@@ -84,19 +87,10 @@ def session_row(state: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _reasons_of(state: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A live session's behaviours in its evidence book, by time held (the verdict's reasons are
-    computed per Result; the table keeps the book, not the last Result)."""
-    held: dict[str, int] = dict(state.get("evidence", {}).get("durations_ms", {}))
-    for interval in state.get("evidence", {}).get("intervals", {}).values():
-        end = interval.get("end") or interval.get("seen_until") or interval["start"]
-        held[interval["type"]] = held.get(interval["type"], 0) + max(end - interval["start"], 0)
-    total = sum(held.values())
-    return [
-        {"event_type": kind, "share": round(ms / total, 4)}
-        for kind, ms in sorted(held.items(), key=lambda item: item[1], reverse=True)
-        if total and ms
-    ]
+def _reasons_of(state: Mapping[str, Any]) -> list[Reason]:
+    """A live session's reasons as its next Result would give them: the engine's, from its evidence now."""
+    live = SessionState.from_dict(dict(state))
+    return engine.verdict(live, low_confidence=False).reason_records()
 
 
 def page_of(rows: list[dict[str, Any]], query: SessionQuery) -> dict[str, Any]:
