@@ -23,6 +23,8 @@ from typing import Any
 
 import aiohttp
 
+from streams.child_process import stop_child
+
 __all__ = ["CHROMIUM_NAMES", "HeadlessChromium", "add_screenshot_command", "capture", "find_chromium"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -91,13 +93,8 @@ class HeadlessChromium:
             await self._socket.close()
         if self._client is not None:
             await self._client.close()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            stop_child(self._process, timeout_s=10)
         if self._profile is not None:
             self._profile.cleanup()
 

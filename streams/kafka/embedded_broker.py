@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+from streams.child_process import stop_child
+
 __all__ = ["EmbeddedBroker", "free_port", "resident_mb", "tansu_binary", "wait_for_port"]
 
 log = logging.getLogger(__name__)
@@ -144,13 +146,8 @@ class EmbeddedBroker:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_child(self.process, timeout_s=5)
         self.process = None
         if self._log_file is not None:
             with contextlib.suppress(OSError):

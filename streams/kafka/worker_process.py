@@ -12,6 +12,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
+from streams.child_process import stop_child
+
 __all__ = ["WorkerProcess"]
 
 
@@ -65,14 +67,7 @@ class WorkerProcess:
         """Stop the worker (SIGTERM lets Faust commit and close; SIGKILL simulates a crash)."""
         code = None
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.send_signal(sig)
-                try:
-                    self.process.wait(timeout=timeout_s)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
-            code = self.process.returncode
+            code = stop_child(self.process, timeout_s, sig)
             self.process = None
         if self._log is not None:
             self._log.close()
