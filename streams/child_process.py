@@ -1,21 +1,40 @@
-"""Stopping a child process: a signal, a bounded wait, then SIGKILL (the broker, workers, Chromium)."""
+"""Stopping a child process: a signal, a bounded wait, then SIGKILL (the broker, workers, Chromium).
+
+``group=True`` for a child started in its own session (``start_new_session=True``) that starts children
+of its own (Chromium's renderers and helpers): the whole group is signalled, and whatever of it is
+still there after the wait is killed, so nothing of it outlives the call (and writes into files the
+caller is about to remove)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 
 __all__ = ["stop_child"]
 
 
-def stop_child(process: subprocess.Popen[bytes], timeout_s: float, sig: int = signal.SIGTERM) -> int:
-    """Send ``sig`` to a running ``process``, wait up to ``timeout_s``, kill it if it is still there;
-    returns its exit status."""
+def stop_child(
+    process: subprocess.Popen[bytes], timeout_s: float, sig: int = signal.SIGTERM, *, group: bool = False
+) -> int:
+    """Send ``sig`` to a running ``process`` (or its process group), wait up to ``timeout_s``, kill it if it
+    is still there; returns its exit status."""
     if process.poll() is None:
-        process.send_signal(sig)
+        _signal(process, sig, group)
         try:
             process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    if group:
+        _signal(process, signal.SIGKILL, group)  # its children that outlived it
     return process.returncode
+
+
+def _signal(process: subprocess.Popen[bytes], sig: int, group: bool) -> None:
+    with contextlib.suppress(ProcessLookupError):  # gone already
+        if group:
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)

@@ -69,6 +69,7 @@ class HeadlessChromium:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its renderers and helpers in one group, stopped together
         )
         try:
             port = await self._devtools_port(profile / "DevToolsActivePort")
@@ -94,7 +95,7 @@ class HeadlessChromium:
         if self._client is not None:
             await self._client.close()
         if self._process is not None:
-            stop_child(self._process, timeout_s=10)
+            stop_child(self._process, timeout_s=10, group=True)
         if self._profile is not None:
             self._profile.cleanup()
 
