@@ -64,7 +64,7 @@ async def _finish(state: SessionState, reason: EndReason) -> None:
     """Final Result and report out; the session's state becomes its ended record (kept for
     INTEGRITY_RISK_ENDED_RETENTION_S, so a late record cannot start it again and get a second report)."""
     key = state.session_id.encode()
-    await delivered(results_topic, key, engine.result(state, final=True))
+    await delivered(results_topic, key, engine.final_result(state))
     report = final_report(engine, state, reason)
     await delivered(reports_topic, key, report)
     count_final_report(report)

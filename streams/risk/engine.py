@@ -13,6 +13,7 @@ import time
 
 from schemas.records import Observation, Result, SessionControl
 from streams.risk.evidence import evidence_at, fold_closed, upsert_interval
+from streams.risk.history import note_behaviours, note_result
 from streams.risk.policy import PolicyBook, RiskPolicy
 from streams.risk.score import risk_score
 from streams.risk.state import SessionState
@@ -107,14 +108,20 @@ class RiskEngine:
                 f"session's newest frame; the lateness bound is {lateness_ms} ms"
             )
         self._record_intervals(state, observation)
+        # Before folding: an interval that arrives closed leaves the book in this same call.
+        state.behaviours = note_behaviours(state.behaviours, book["intervals"])
         book["latest_ms"] = max(book["latest_ms"], captured)
         fold_closed(book, policy)
-        if observation["frame_sequence"] > state.last_sequence:
+        new_frame = observation["frame_sequence"] > state.last_sequence
+        if new_frame:
             self._advance_frame(state, observation, policy)
         state.last_frame_wall_ms = now_ms if now_ms is not None else _wall_ms()
         evidence = self._rescore(state, policy)
         risk_ms = (time.perf_counter() - started) * 1000.0
-        return state, self.result(state, observation, risk_ms=risk_ms, now_ms=now_ms, evidence=evidence)
+        result = self.result(state, observation, risk_ms=risk_ms, now_ms=now_ms, evidence=evidence)
+        if new_frame:
+            state.recent_results = note_result(state.timeline, state.recent_results, result)
+        return state, result
 
     @staticmethod
     def _record_intervals(state: SessionState, observation: Observation) -> None:
@@ -176,6 +183,12 @@ class RiskEngine:
             evidence = evidence_at(state.evidence, policy, state.evidence["latest_ms"])
         too_early = state.observed_s < policy.min_observed_s
         return decide(state.last_score, evidence, policy, low_confidence=low_confidence or too_early)
+
+    def final_result(self, state: SessionState, now_ms: int | None = None) -> Result:
+        """The session's last word (a Result with ``final``), kept among its recent Results too."""
+        result = self.result(state, now_ms=now_ms, final=True)
+        state.recent_results = note_result(state.timeline, state.recent_results, result)
+        return result
 
     def result(
         self,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.records import Event, FinalReport
+from streams.risk.history import new_timeline
 
 __all__ = ["SessionState", "ended_session", "is_ended", "new_evidence"]
 
@@ -53,6 +54,11 @@ class SessionState:
     expected_last_sequence: int | None = None
     # The frame sequences most recently answered with a Result (streams.redelivery).
     answered: list[int] = field(default_factory=list)
+    # For the session views (streams.risk.history): risk and attention over the whole session, its
+    # behaviour intervals (id -> interval) and its last Results.
+    timeline: dict[str, Any] = field(default_factory=new_timeline)
+    behaviours: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recent_results: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow on purpose: the table serializes it to JSON right away, and dataclasses.asdict's deep
@@ -81,6 +87,10 @@ def ended_session(state: SessionState, report: FinalReport, now_ms: int) -> dict
         "end_requested_wall_ms": state.end_requested_wall_ms,
         "ended_wall_ms": now_ms,
         "final_report": report,
+        # What the views show of the session as it went (streams.risk.history).
+        "timeline": state.timeline,
+        "behaviours": state.behaviours,
+        "recent_results": state.recent_results,
     }
 
 

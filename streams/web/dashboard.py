@@ -1,8 +1,8 @@
 """The reviewers' dashboard: ``/dashboard/`` (a page), ``/dashboard/static/{name}`` (its script, style and
 the vendored uPlot), ``/dashboard/events`` (server-sent events: a snapshot of every worker's sessions
-about once a second; each worker answers ``/dashboard/snapshot?scope=local`` for its own). The page keeps
-the snapshots it saw to draw each session's risk and attention over time; nothing is stored server-side,
-and no frame image is ever served.
+about once a second; each worker answers ``/dashboard/snapshot?scope=local`` for its own). The page draws
+a session's risk and attention from its timeline (``/sessions/{id}/``, kept by ``streams.risk.history``)
+followed by the snapshots it sees. No frame image is ever served.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ _STATIC = {
     "uPlot.min.css": ("vendor/uplot/uPlot.min.css", "text/css; charset=utf-8"),
 }
 EVENT_INTERVAL_S = 1.0
+# Behaviour intervals a snapshot carries: those still open and those seen within this long.
+RECENT_BEHAVIOURS_MS = 60_000
 # A stream ends after this long; the browser's EventSource reconnects by itself (after ``retry`` ms).
 # Keeps a forgotten tab from holding a connection through a worker's shutdown or forever.
 STREAM_LIFETIME_S = 300.0
@@ -50,15 +52,19 @@ def session_snapshot(state: Mapping[str, Any]) -> dict[str, Any]:
     else:
         attention = round(100.0 * float(state.get("attention", 1.0)), 2)
         at_ms = state.get("last_captured_at_ms")
-    # An interval is over at its end, or (a condition) at the "until" its last frame gave: not seen since.
+    # The behaviours of the last minute (the page has the earlier ones from /sessions/{id}/ when it
+    # opens a session): a snapshot of every session goes out every second. An interval is over at its
+    # end, or (a condition) at the "until" its last frame gave: not seen since.
+    recent_from = (at_ms or 0) - RECENT_BEHAVIOURS_MS
     intervals = [
         {
             "id": event_id,
             "type": interval["type"],
             "start": interval["start"],
-            "end": interval.get("end") or interval.get("until"),
+            "end": interval["end"] or interval["until"],
         }
-        for event_id, interval in (state.get("evidence") or {}).get("intervals", {}).items()
+        for event_id, interval in (state.get("behaviours") or {}).items()
+        if interval["end"] is None or interval["seen"] >= recent_from
     ]
     return row | {
         "risk_score": round(float(row["risk_score"] or 0.0), 2),

@@ -112,6 +112,18 @@ def test_dashboard_shows_sessions_live(settings, stack, tmp_path):
             status = await browser.evaluate(f"{li(SESSION)}.querySelector('.meta').textContent")
             assert "ended" in status
 
+            # A reviewer arriving after the end sees the whole session: its timeline from its first
+            # frame and its behaviours, from the session's view (the page's own snapshots begin now).
+            await browser.open(url)
+            await browser.wait_for("window.notReloaded === undefined && typeof history.get === 'function'")
+            past = f"history.get('{SESSION}')"
+            await browser.wait_for(f"{past} && {past}.loaded === true", 60)
+            first_point_ms = await browser.evaluate(f"Math.round({past}.t[0] * 1000)")
+            assert first_point_ms == first[0]["captured_at_ms"]
+            assert await browser.evaluate(f"{past}.t.length") >= 10
+            kinds = await browser.evaluate(f"[...{past}.intervals.values()].map((i) => i.type)")
+            assert "multiple_faces" in kinds
+
     asyncio.run(asyncio.wait_for(scenario(), timeout=400))
 
     snapshot = first_snapshot(port)

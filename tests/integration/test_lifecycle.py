@@ -64,6 +64,14 @@ def test_start_frames_end_gives_a_final_report_and_releases_the_state(settings, 
     ended = wait_for_status(worker, "lc-end", "ended")
     assert ended["final_report"] == report
     assert "evidence" not in ended
+    # What a reviewer arriving later sees of it: its Results over time, its behaviours, its last Results.
+    points = ended["timeline"]["points"]
+    assert [p[0] for p in points] == [r["captured_at_ms"] for r in results[:-1]]
+    assert [p[1] for p in points] == [round(r["risk_score"], 1) for r in results[:-1]]
+    assert {b["type"] for b in ended["behaviours"].values()} >= {"face_absent", "multiple_faces"}
+    recent = ended["recent_results"]
+    assert [r["frame_sequence"] for r in recent] == [r["frame_sequence"] for r in results[-len(recent) :]]
+    assert recent[-1]["final"] and recent[-1]["verdict"] == report["verdict"]
 
     # A late frame, or a repeated end, cannot start it again: refused, and no second report.
     late = frames("lc-end", [("one_face", 1)], first=len(session))

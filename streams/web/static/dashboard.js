@@ -1,6 +1,7 @@
 // The reviewers' dashboard: listens to /dashboard/events (a snapshot of the worker's sessions about once a
 // second), keeps each session's risk and attention over time from the snapshots it has seen, and draws
-// the selected session's timeline with uPlot. Plain script, no build step.
+// the selected session's timeline with uPlot, from the session's start: its earlier timeline and
+// behaviours come from /sessions/{id}/ when it is first shown. Plain script, no build step.
 "use strict";
 
 const COLOURS = {
@@ -13,6 +14,7 @@ const COLOURS = {
 // Behaviour bands: one tint per type, the same type always the same tint.
 const BAND_TINTS = ["#7c3aed", "#0e7490", "#b45309", "#be185d", "#15803d", "#4338ca", "#a16207"];
 const MAX_POINTS = 3600; // an hour at one snapshot a second
+const HISTORY_RETRY_MS = 10000; // after a failed /sessions/{id}/ (its worker restarting, say)
 
 const history = new Map(); // session id -> {t: [], risk: [], attention: [], intervals: Map(id -> interval)}
 let latest = []; // the last snapshot's sessions, riskiest first
@@ -71,15 +73,44 @@ function remember(session) {
     past.attention.push(session.attention);
     if (past.t.length > MAX_POINTS) for (const key of ["t", "risk", "attention"]) past[key].shift();
   }
-  // Intervals leave the evidence book once folded: keep what was seen, with its latest end.
-  for (const interval of session.intervals || []) past.intervals.set(interval.id, interval);
-  const report = session.final_report;
-  for (const item of (report && report.evidence) || []) {
-    const id = `report:${item.type}:${item.started_at_ms}`;
-    if (![...past.intervals.values()].some((i) => i.type === item.type && i.start === item.started_at_ms)) {
-      past.intervals.set(id, { id, type: item.type, start: item.started_at_ms, end: item.ended_at_ms });
-    }
+  // A snapshot carries the last minute's behaviours: keep what was seen, with its latest end.
+  for (const item of session.intervals || []) past.intervals.set(item.id, item);
+}
+
+function shownInterval(id, b) {
+  return { id, type: b.type, start: b.start, end: b.end || b.until };
+}
+
+// The server's timeline ([ms, risk, attention] points, coarser the longer the session) merged with the
+// snapshots this page has seen (which win at the same time).
+function mergeTimeline(past, points) {
+  const byTime = new Map(points.map(([ms, risk, attention]) => [ms / 1000, [risk, attention]]));
+  past.t.forEach((t, i) => byTime.set(t, [past.risk[i], past.attention[i]]));
+  const times = [...byTime.keys()].sort((a, b) => a - b).slice(-MAX_POINTS);
+  past.t = times;
+  past.risk = times.map((t) => byTime.get(t)[0]);
+  past.attention = times.map((t) => byTime.get(t)[1]);
+}
+
+// A session's history from before this page saw it: once per session (again later if it failed).
+async function loadHistory(id) {
+  const past = history.get(id);
+  if (!past || past.loaded || past.loading || Date.now() < (past.retryAt || 0)) return;
+  past.loading = true;
+  try {
+    const response = await fetch(`/sessions/${encodeURIComponent(id)}/`, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`/sessions/${id}/ answered ${response.status}`);
+    const state = await response.json();
+    mergeTimeline(past, (state.timeline && state.timeline.points) || []);
+    for (const [key, b] of Object.entries(state.behaviours || {})) past.intervals.set(key, shownInterval(key, b));
+    past.loaded = true;
+  } catch (error) {
+    console.warn(`history of ${id} not loaded:`, error);
+    past.retryAt = Date.now() + HISTORY_RETRY_MS;
+  } finally {
+    past.loading = false;
   }
+  if (past.loaded && selected === id) renderDetail();
 }
 
 function renderList() {
@@ -151,6 +182,7 @@ function renderDetail() {
   }
   renderReport(s.final_report);
   renderChart(s);
+  loadHistory(s.session_id);
 }
 
 function renderReport(report) {
