@@ -22,6 +22,7 @@ __all__ = [
     "BehaviourSettings",
     "BrokerSettings",
     "Declared",
+    "GatewaySettings",
     "HealthSettings",
     "IngressSettings",
     "RiskSettings",
@@ -413,6 +414,50 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class GatewaySettings:
+    host: str = setting(
+        "127.0.0.1", "INTEGRITY_GATEWAY_HOST", "address the gateway listens on (`0.0.0.0`: every interface)"
+    )
+    port: int = setting(8080, "INTEGRITY_GATEWAY_PORT", "port of the gateway's HTTP and WebSocket API")
+    # Hashes, not keys: the gateway never holds a platform's key at rest (`integrity gateway hash-key`).
+    api_keys: str = setting(
+        "",
+        "INTEGRITY_GATEWAY_API_KEYS",
+        "platforms and the SHA-256 of their API keys, `name:sha256hex` comma-separated (from `integrity gateway "
+        "hash-key`); empty: no key needed (a warning at start)",
+        shown="empty (open)",
+    )
+    cors_origins: str = setting(
+        "", "INTEGRITY_GATEWAY_CORS_ORIGINS", "browser origins allowed to call the gateway, comma-separated (`*`: any)"
+    )
+    # A frame's Result comes ~30-100 ms after it is produced on an idle worker; 5 s covers a busy one.
+    # Past it the frame is still analysed: the answer is 202 with where its Result will be.
+    result_timeout_s: float = setting(
+        5.0, "INTEGRITY_GATEWAY_RESULT_TIMEOUT_S", "how long sending a frame waits for its Result before answering 202"
+    )
+    # A session's end waits for its last frames to be analysed, then the worker's grace (INTEGRITY_RISK_END_GRACE_S).
+    report_timeout_s: float = setting(
+        30.0, "INTEGRITY_GATEWAY_REPORT_TIMEOUT_S", "how long ending a session waits for its final report before 202"
+    )
+    wait_for_result: bool = setting(
+        True,
+        "INTEGRITY_GATEWAY_WAIT_FOR_RESULT",
+        "sending a frame waits for its Result by default (`?wait=false` per request: fire and forget)",
+    )
+    # Results not yet read by a WebSocket client: at 5 frames/s, 64 is ~13 s behind. Beyond, the client is
+    # closed (1013) rather than the gateway buffering without bound.
+    websocket_queue: int = setting(
+        64, "INTEGRITY_GATEWAY_WEBSOCKET_QUEUE", "Results a WebSocket client may leave unread before it is closed"
+    )
+    # Sessions (and their latest Result and report) the gateway remembers; older ones are forgotten first.
+    sessions_kept: int = setting(10_000, "INTEGRITY_GATEWAY_SESSIONS_KEPT", "sessions the gateway keeps in memory")
+    # Reports of sessions ended before the gateway (re)started are found by reading back this far.
+    report_lookback_s: float = setting(
+        3600.0, "INTEGRITY_GATEWAY_REPORT_LOOKBACK_S", "how far back the gateway reads final reports when it starts"
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     app_id: str = setting(
@@ -457,6 +502,7 @@ class Settings:
     risk: RiskSettings = field(default_factory=RiskSettings)
     ingress: IngressSettings = field(default_factory=IngressSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
 
 
 # -- reading the declarations ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ evaluate  replay recorded sessions through the risk core; their verdicts against
 calibrate search a policy's thresholds and weights against reviewer labels; writes a new policy file
 demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
 screenshot the worker's dashboard in headless chromium, written to a PNG
+gateway   the HTTP and WebSocket API for platforms without a Kafka client (hash-key: an API key's hash)
 settings  every setting with its variable, default and current value
 schemas   the published, self-contained schemas, and the loading order of the source files
 bench     benchmarks: printed figures and a JSON file
@@ -32,6 +33,7 @@ from pathlib import Path
 from aiokafka.errors import KafkaConnectionError
 
 from streams.cli.evaluation import add_evaluation_commands
+from streams.cli.gateway import add_gateway_command
 from streams.cli.recording import add_recording_commands
 from streams.cli.screenshot import add_screenshot_command
 from streams.settings import EMBEDDED_BOOTSTRAP, SettingsError, declared, flag_help, load_settings, markdown_table
@@ -327,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-control", action="store_true", help="do not send session start/end records")
     p.add_argument("--policy", default="default", help="risk policy of the session (streams/risk/policies)")
     p.set_defaults(func=_cmd_produce)
+
+    add_gateway_command(sub)
 
     p = sub.add_parser("verdicts", help="follow the results topic")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

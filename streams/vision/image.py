@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PIL import ImageFile, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-__all__ = ["MAX_PIXELS", "ImageDecodeError", "decode_image"]
+__all__ = ["MAX_PIXELS", "ImageDecodeError", "decode_image", "image_header"]
 
 # 4K is far above any webcam stream; a larger header is a decompression bomb, not a frame.
 MAX_PIXELS = 3840 * 2160
@@ -43,6 +43,18 @@ def _header_size(data: bytes, encoding: str) -> tuple[int, int]:
         unreadable = f"{encoding} data could not be decoded ({len(data)} bytes): no readable header"
         raise ImageDecodeError(unreadable) from None
     return int(width), int(height)
+
+
+def image_header(data: bytes) -> tuple[str, int, int]:
+    """(encoding, width, height) of an encoded image, from its first bytes and header, without decoding
+    it; ``ImageDecodeError`` for anything else, or an image above ``MAX_PIXELS`` (a gateway's check)."""
+    encoding = next((name for name, magics in _MAGIC.items() if data.startswith(magics)), None)
+    if encoding is None:
+        raise ImageDecodeError(f"{len(data)} bytes that do not start like a JPEG, PNG or WebP image")
+    width, height = _header_size(data, encoding)
+    if width * height > MAX_PIXELS:
+        raise ImageDecodeError(f"image is {width}x{height}, above the {MAX_PIXELS}-pixel limit")
+    return encoding, width, height
 
 
 def decode_image(data: bytes, encoding: str = "JPEG") -> np.ndarray:

@@ -1,0 +1,76 @@
+"""``integrity gateway``: the HTTP and WebSocket API over the stream (``producers.gateway``), on uvicorn;
+``integrity gateway hash-key``: the hash of an API key, for INTEGRITY_GATEWAY_API_KEYS."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from typing import Any
+
+from streams.settings import flag_help, load_settings
+
+__all__ = ["add_gateway_command"]
+
+
+def _cmd_gateway(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from producers.gateway.app import create_app
+    from streams.kafka.admin import ensure_topics
+
+    for name, value in (("INTEGRITY_GATEWAY_HOST", args.host), ("INTEGRITY_GATEWAY_PORT", args.port)):
+        if value is not None:
+            os.environ[name] = str(value)
+    settings = load_settings()
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a malformed key list: refused before listening
+        print(f"integrity: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(ensure_topics(settings))
+    level = settings.log_level.lower()
+    logging.getLogger("integrity.gateway").setLevel(level.upper())
+    print(
+        f"gateway on http://{settings.gateway.host}:{settings.gateway.port} (API docs at /docs), "
+        f"broker {settings.broker.bootstrap_servers}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        app,
+        host=settings.gateway.host,
+        port=settings.gateway.port,
+        log_level=level,
+        access_log=False,  # the gateway logs each request itself, with its request id and platform
+        # A WebSocket message over a frame's limit is closed with 1009 by uvicorn itself.
+        ws_max_size=settings.ingress.max_frame_bytes + 1024,
+        log_config=None,
+    )
+    return 0
+
+
+def _cmd_hash_key(args: argparse.Namespace) -> int:
+    from producers.gateway.access import hash_key
+
+    key = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass("API key: ").strip()
+    if not key:
+        print("integrity: no key given (on stdin)", file=sys.stderr)
+        return 2
+    name = args.platform or "platform"
+    print(f"{name}:{hash_key(key)}")
+    return 0
+
+
+def add_gateway_command(sub: Any) -> None:
+    p = sub.add_parser("gateway", help="the HTTP and WebSocket gateway: frames in, Results and reports out")
+    p.add_argument("--host", help=flag_help("INTEGRITY_GATEWAY_HOST"))
+    p.add_argument("--port", type=int, help=flag_help("INTEGRITY_GATEWAY_PORT"))
+    p.set_defaults(func=_cmd_gateway)
+    inner = p.add_subparsers(dest="gateway_command")
+    h = inner.add_parser("hash-key", help="print `platform:sha256` of an API key read from stdin")
+    h.add_argument("--platform", help="the platform's name in INTEGRITY_GATEWAY_API_KEYS")
+    h.set_defaults(func=_cmd_hash_key)
