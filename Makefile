@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Both set everything up first.
-.PHONY: setup demo test lint typecheck unit integration readme screenshot
+.PHONY: setup demo demo-gateway test lint typecheck unit integration readme screenshot
 
 # Real COCO weights for object detection, from ../shared/models beside the checkout (never copied into
 # the repo). Without them the worker runs with object detection off, and says so.
@@ -12,6 +12,10 @@ setup:
 
 demo: setup
 	.venv/bin/integrity demo
+
+# The demo with the gateway: after the sample session, try your own webcam at http://127.0.0.1:8080/demo/.
+demo-gateway: setup
+	.venv/bin/integrity demo --gateway
 
 test: setup lint typecheck
 	.venv/bin/python -m pytest -ra

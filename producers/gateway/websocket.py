@@ -64,12 +64,28 @@ def _hello(message: Mapping[str, Any]) -> dict[str, Any]:
     return hello
 
 
+# Results and reports are on different topics, so the report may be read before the session's last
+# Results: it is held until the final Result (always the session's last) has gone out, or this long.
+FINAL_RESULT_WAIT_S = 5.0
+
+
 async def _send_results(websocket: WebSocket, subscription: Subscription) -> None:
     """Results and then the report, as the follower hands them over; returns after the report."""
+    report: dict[str, Any] | None = None
+    final_sent = False
     while True:
-        kind, record = await subscription.queue.get()
-        await websocket.send_json({"type": kind, **record})
+        try:
+            timeout = FINAL_RESULT_WAIT_S if report is not None else None
+            kind, record = await asyncio.wait_for(subscription.queue.get(), timeout)
+        except TimeoutError:
+            kind, record = "late", {}  # the final Result did not come: the report goes out without it
         if kind == "report":
+            report = record
+        elif kind == "result":
+            await websocket.send_json({"type": kind, **record})
+            final_sent = final_sent or bool(record.get("final"))
+        if report is not None and (final_sent or kind == "late"):
+            await websocket.send_json({"type": "report", **report})
             return
 
 

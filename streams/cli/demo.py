@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from producers.gateway.process import GatewayProcess
 from producers.replay import ReplayOptions, replay
 from schemas.records import FinalReport, Result
 from streams.cli.render import format_report, format_result, to_json
@@ -28,6 +29,8 @@ class DemoOptions:
     fps: float = 5.0
     session_id: str = "demo-session"
     json: bool = False
+    # Also run the gateway (its browser page at /demo/) and keep everything up after the sample session.
+    gateway: bool = False
 
 
 def _say(message: str) -> None:
@@ -52,7 +55,15 @@ def run_demo(options: DemoOptions) -> int:
         ready_s = stack.start(say=_say)
         web = f"http://127.0.0.1:{configured.web_port}"
         _say(f"worker ready in {ready_s:.1f} s; live dashboard: {web}/dashboard/ (JSON: {web}/sessions/)")
-        return asyncio.run(_replay_and_follow(stack.settings, options, started))
+        if not options.gateway:
+            return asyncio.run(_replay_and_follow(stack.settings, options, started))
+        with GatewayProcess(stack.worker.env, _STATE_DIR / "gateway.log", port=configured.gateway.port) as gateway:
+            _say(f"gateway: {gateway.url}/docs; try your webcam in a browser: {gateway.url}/demo/")
+            code = asyncio.run(_replay_and_follow(stack.settings, options, started))
+            _say("the broker, worker and gateway stay up for the browser page: Ctrl-C stops them")
+            while gateway.process is not None and gateway.process.poll() is None:
+                time.sleep(1)
+            return code
     finally:
         stack.stop()
         _say("worker and broker stopped")

@@ -225,7 +225,9 @@ def _build_labelled_set(out_dir: Path) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from streams.cli.demo import DemoOptions, run_demo
 
-    options = DemoOptions(sample_dir=Path(args.sample_dir), fps=args.fps, session_id=args.session_id, json=args.json)
+    options = DemoOptions(
+        sample_dir=Path(args.sample_dir), fps=args.fps, session_id=args.session_id, json=args.json, gateway=args.gateway
+    )
     with contextlib.suppress(KeyboardInterrupt):
         return run_demo(options)
     print("\ndemo stopped", file=sys.stderr)
@@ -296,6 +298,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from bench.accuracy import main as bench_accuracy
 
         return bench_accuracy(out)
+    if args.bench == "gateway":
+        from bench.gateway import main as bench_gateway
+
+        return bench_gateway(args.sessions, args.fps, args.seconds, out)
     raise AssertionError(args.bench)
 
 
@@ -367,6 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=5.0)
     p.add_argument("--session-id", default="demo-session")
     p.add_argument("--json", action="store_true", help="print verdicts as JSON lines")
+    p.add_argument(
+        "--gateway",
+        action="store_true",
+        help="also run the gateway (its webcam page at /demo/) and stay up after the sample session until Ctrl-C",
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("settings", help="every setting: its variable, and its value here (or its default)")
@@ -407,6 +418,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", help="JSON file (default .integrity/bench/flood.json)")
     b = bench.add_parser("accuracy", help="the vision stage on real photos and transformations with known truth")
     b.add_argument("--out", help="JSON file (default .integrity/bench/accuracy.json)")
+    b = bench.add_parser("gateway", help="what the gateway adds to a frame's round trip, beside Kafka-native")
+    b.add_argument("--sessions", type=int, nargs="+", default=[10, 50], help="concurrent sessions, one run each")
+    b.add_argument(
+        "--fps",
+        type=float,
+        default=0.6,
+        help="frames per second of each session (50 x 0.6 stays under one worker's ceiling)",
+    )
+    b.add_argument("--seconds", type=float, default=20.0, help="how long each path sends, per run")
+    b.add_argument("--out", help="JSON file (default .integrity/bench/gateway.json)")
     p.set_defaults(func=_cmd_bench)
     return parser
 

@@ -33,7 +33,8 @@ def gateway(stack, worker, tmp_path_factory):
     log = tmp_path_factory.mktemp("gateway") / "gateway.log"
     limits = {"INTEGRITY_SESSION_MAX_FPS": "4", "INTEGRITY_SESSION_BURST_FRAMES": "8"}
     env = {**stack.worker.env, **limits, "INTEGRITY_MAX_FRAME_BYTES": str(MAX_FRAME_BYTES)}
-    with GatewayProcess(env, log, INTEGRITY_GATEWAY_API_KEYS=keys) as running:
+    origins = {"INTEGRITY_GATEWAY_CORS_ORIGINS": "https://platform.example"}
+    with GatewayProcess(env, log, INTEGRITY_GATEWAY_API_KEYS=keys, **origins) as running:
         yield running
 
 
@@ -145,6 +146,21 @@ def test_a_session_started_by_another_gateway_instance(gateway, settings):
         assert http.post("/sessions/gw-elsewhere/end").json()["frames"] == 1
 
 
+def test_browsers_of_configured_origins_only(gateway):
+    def preflight(origin: str) -> httpx.Response:
+        headers = {
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        }
+        return httpx.options(f"{gateway.url}/sessions", headers=headers)
+
+    allowed = preflight("https://platform.example")
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://platform.example"
+    assert "access-control-allow-origin" not in preflight("https://elsewhere.example").headers
+
+
 def test_openapi_documents_the_refusals(gateway):
     schema = httpx.get(f"{gateway.url}/openapi.json").json()
     frames = schema["paths"]["/sessions/{session_id}/frames"]["post"]
@@ -168,8 +184,12 @@ def test_a_websocket_session(gateway, settings):
         assert [r["type"] for r in results] == ["result"] * 6
         assert sorted(r["frame_sequence"] for r in results) == list(range(6))
         ws.send(json.dumps({"type": "end"}))
+        # The session's final Result, then its report (held for it: they come from different topics).
+        final = json.loads(ws.recv(timeout=60))
+        assert final["type"] == "result" and final["final"] is True
         report = json.loads(ws.recv(timeout=60))
         assert report["type"] == "report" and report["frames"] == 6 and report["session_id"] == "gw-ws-1"
+        assert report["verdict"] == final["verdict"]
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
