@@ -152,6 +152,7 @@ class Result(TypedDict):
     recent_events: list[Event]
     processing_time_ms: float
     final: bool
+    policy: str
 
 
 class SessionControl(TypedDict):

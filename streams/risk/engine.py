@@ -229,4 +229,5 @@ class RiskEngine:
             "recent_events": list(state.recent_events),
             "processing_time_ms": round(vision_ms + risk_ms, 3),
             "final": final,
+            "policy": policy.id,
         }

@@ -214,7 +214,7 @@ def test_control_records_that_cannot_apply_are_refused(agents, sent):
 
     asyncio.run(run())
     assert _reasons(sent["dead_letter"]) == [
-        "unknown policy 'lenient' (known: default, strict)",
+        "unknown policy 'lenient' (known: default, exam, interview, open-book, strict)",
         "end of session 's7', which has not started or has already ended",
     ]
 

@@ -258,3 +258,38 @@ def test_policies_load_from_the_repository():
     book = PolicyBook()
     assert {"default", "strict"} <= set(book.policies)
     assert book.get("default").behaviours["phone_visible"].rate > book.get("default").behaviours["talking"].rate
+
+
+def holding(kind: str, seconds: int, session: str = "s1") -> list[dict]:
+    """A candidate in view for ``seconds`` at 5 fps, with ``kind`` held from the first frame."""
+    observations = timeline("1" * seconds * 5, session=session)
+    for observation in observations:
+        observation["conditions"] = [{"type": kind, "confidence": 1.0, "since_ms": START, "until_ms": None}]
+    return observations
+
+
+def in_context(policy: str, observations: list[dict]) -> list[dict]:
+    engine = RiskEngine()
+    start = {"session_id": "s1", "candidate_id": "c1", "policy": policy, "metadata": {}, "at_ms": START}
+    _, results = run(engine, observations, engine.start(None, start))
+    return results
+
+
+def test_context_policies_judge_what_their_context_allows():
+    # Talking is the point of an interview; a book is allowed in an open-book exam; neither in an exam.
+    talking, book = holding("talking", 20), holding("book_visible", 20)
+    assert in_context("interview", talking)[-1]["risk_score"] == 0.0
+    assert in_context("exam", talking)[-1]["risk_score"] > 0.0
+    assert in_context("open-book", book)[-1]["risk_score"] == 0.0
+    assert in_context("exam", book)[-1]["verdict"] in {"review", "flagged"}
+    # A phone is a phone in every context.
+    phone = holding("phone_visible", 10)
+    assert all(in_context(name, phone)[-1]["verdict"] == "flagged" for name in ("interview", "exam", "open-book"))
+
+
+def test_every_result_names_the_policy_and_its_version(engine):
+    assert {"default", "strict", "interview", "exam", "open-book"} <= set(PolicyBook().policies)
+    results = in_context("open-book", holding("book_visible", 2))
+    assert {r["policy"] for r in results} == {"open-book@1"}
+    state, results = run(engine, timeline("1" * 5))
+    assert results[0]["policy"] == "default@1" and engine.result(state, final=True)["policy"] == "default@1"

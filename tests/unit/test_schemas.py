@@ -60,6 +60,7 @@ RESULT = {
     "recent_events": [EVENT],
     "processing_time_ms": 6.5,
     "final": False,
+    "policy": "default@1",
 }
 CONTROL = {
     "session_id": "s1",
