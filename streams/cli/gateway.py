@@ -1,14 +1,17 @@
 """``integrity gateway``: the HTTP and WebSocket API over the stream (``producers.gateway``), on uvicorn;
-``integrity gateway hash-key``: the hash of an API key, for INTEGRITY_GATEWAY_API_KEYS."""
+``integrity gateway hash-key``: the hash of an API key, for INTEGRITY_GATEWAY_API_KEYS;
+``integrity gateway postman``: a Postman collection of the API, made from its OpenAPI schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from streams.settings import flag_help, load_settings
@@ -68,6 +71,23 @@ def _cmd_hash_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_postman(args: argparse.Namespace) -> int:
+    from producers.gateway.app import create_app
+    from producers.gateway.postman import collection_from_openapi
+
+    settings = load_settings()
+    base_url = args.base_url or f"http://localhost:{settings.gateway.port}"
+    collection = collection_from_openapi(create_app(settings).openapi(), base_url=base_url)
+    text = json.dumps(collection, indent=2) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    Path(args.out).write_text(text)
+    requests = sum(len(folder["item"]) for folder in collection["item"])
+    print(f"wrote {args.out}: {requests} requests; import it in Postman and set baseUrl and apiKey", file=sys.stderr)
+    return 0
+
+
 def add_gateway_command(sub: Any) -> None:
     p = sub.add_parser("gateway", help="the HTTP and WebSocket gateway: frames in, Results and reports out")
     p.add_argument("--host", help=flag_help("INTEGRITY_GATEWAY_HOST"))
@@ -77,3 +97,7 @@ def add_gateway_command(sub: Any) -> None:
     h = inner.add_parser("hash-key", help="print `platform:sha256` of an API key read from stdin")
     h.add_argument("--platform", help="the platform's name in INTEGRITY_GATEWAY_API_KEYS")
     h.set_defaults(func=_cmd_hash_key)
+    m = inner.add_parser("postman", help="a Postman collection (v2.1) of the API, made from its OpenAPI schema")
+    m.add_argument("--out", help="file to write (default: stdout)")
+    m.add_argument("--base-url", help="the collection's baseUrl (default: http://localhost:INTEGRITY_GATEWAY_PORT)")
+    m.set_defaults(func=_cmd_postman)
