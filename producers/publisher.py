@@ -28,7 +28,11 @@ class SessionPublisher:
         self._control = codec_for("SessionControl")
 
     async def __aenter__(self) -> SessionPublisher:
-        await self._producer.start()
+        try:
+            await self._producer.start()
+        except BaseException:
+            await self._producer.stop()  # a producer that could not start still holds its client
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

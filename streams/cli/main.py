@@ -14,6 +14,7 @@ calibrate search a policy's thresholds and weights against reviewer labels; writ
 demo      all of the above together, on the embedded broker; Ctrl-C stops it cleanly
 screenshot the worker's dashboard in headless chromium, written to a PNG
 gateway   the HTTP and WebSocket API for platforms without a Kafka client (hash-key: an API key's hash)
+capture   publish a webcam, stream URL or video file live as one session (frames sampled at --fps)
 settings  every setting with its variable, default and current value
 schemas   the published, self-contained schemas, and the loading order of the source files
 bench     benchmarks: printed figures and a JSON file
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaConnectionError
 
+from streams.cli.capture import add_capture_command
 from streams.cli.evaluation import add_evaluation_commands
 from streams.cli.gateway import add_gateway_command
 from streams.cli.recording import add_recording_commands
@@ -337,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_produce)
 
     add_gateway_command(sub)
+    add_capture_command(sub)
 
     p = sub.add_parser("verdicts", help="follow the results topic")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
