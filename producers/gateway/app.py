@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from producers.gateway.access import key_from_headers
+from producers.gateway.demo_page import add_demo_routes
 from producers.gateway.service import Gateway, Refusal, Sent, retry_after_header
 from producers.gateway.websocket import stream
 from streams.settings import Settings
@@ -351,4 +352,5 @@ def create_app(settings: Settings) -> FastAPI:
     async def websocket_stream(websocket: WebSocket) -> None:
         await stream(websocket, gateway)
 
+    add_demo_routes(app, settings)
     return app

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,8 +40,15 @@ def find_chromium() -> str | None:
 class HeadlessChromium:
     """One headless Chromium process with one page, driven over the DevTools protocol."""
 
-    def __init__(self, executable: str, window: tuple[int, int] = WINDOW, start_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        executable: str,
+        window: tuple[int, int] = WINDOW,
+        start_timeout_s: float = 30.0,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.executable = executable
+        self.extra_args = tuple(extra_args)  # after ours: a fake camera for the gateway's demo page, say
         self.window = window
         self.start_timeout_s = start_timeout_s
         self._ids = itertools.count(1)
@@ -65,6 +73,7 @@ class HeadlessChromium:
                 f"--user-data-dir={profile}",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
+                *self.extra_args,
                 "about:blank",
             ],
             stdout=subprocess.DEVNULL,
