@@ -39,7 +39,7 @@ __all__ = [
 ImageEncoding = Literal["JPEG", "PNG", "WEBP"]
 ObjectsStatus = Literal["checked", "skipped", "unavailable"]
 Verdict = Literal["clear", "review", "flagged", "inconclusive"]
-SessionAction = Literal["start", "end", "expire"]
+SessionAction = Literal["start", "end", "expire", "rebaseline"]
 EndReason = Literal["ended", "expired"]
 
 
@@ -79,6 +79,9 @@ class Gaze(TypedDict):
     eyes_closed: bool
     eye_aspect_ratio: float
     mouth_open_ratio: float
+    eye_yaw_deg: float
+    eye_pitch_deg: float
+    baseline: str
 
 
 class DetectedObject(TypedDict):
@@ -153,6 +156,10 @@ class Result(TypedDict):
     processing_time_ms: float
     final: bool
     policy: str
+    gaze_off_screen: float | None
+    gaze_yaw_deg: float | None
+    gaze_pitch_deg: float | None
+    gaze_baseline: str
 
 
 class SessionControl(TypedDict):

@@ -255,12 +255,19 @@ class VisionSettings:
     # The INT8 model scores the people of the packaged photos 0.71-0.96, but the astronaut's spacesuit
     # only 0.34-0.45 (docs/ACCURACY.md).
     object_min_confidence: float = setting(0.4, "INTEGRITY_OBJECT_MIN_CONFIDENCE", "minimum YOLO score")
-    # A 34 cm wide screen at 60 cm spans +-16 degrees (atan(17/60)); 20 leaves room for its edges.
-    gaze_yaw_limit_deg: float = setting(
-        20.0, "INTEGRITY_GAZE_YAW_LIMIT_DEG", "head-plus-eye yaw (degrees) that still looks at the screen"
+    # The on-screen region is the angle the screen spans from the candidate's eyes: a 15.6" 16:9
+    # laptop screen (34.5 x 19.4 cm) at 60 cm spans +-16.0 degrees across and +-9.2 up and down. A
+    # session's start record may name its own (metadata screen_diagonal_in, screen_distance_cm,
+    # screen_aspect: docs/CONTRACT.md).
+    screen_diagonal_in: float = setting(15.6, "INTEGRITY_SCREEN_DIAGONAL_IN", "the candidates' screen diagonal, inches")
+    screen_aspect: str = setting("16:9", "INTEGRITY_SCREEN_ASPECT", "the candidates' screen shape, W:H")
+    screen_distance_cm: float = setting(
+        60.0, "INTEGRITY_SCREEN_DISTANCE_CM", "the candidates' eyes to their screen, centimetres"
     )
-    gaze_pitch_limit_deg: float = setting(
-        20.0, "INTEGRITY_GAZE_PITCH_LIMIT_DEG", "head-plus-eye pitch (degrees) that still looks at the screen"
+    # Head pose reads ~2.5 degrees off in yaw on posed faces, and the iris term adds its own noise
+    # (docs/ACCURACY.md): 4 degrees past the screen's edge before the gaze counts as off it.
+    gaze_margin_deg: float = setting(
+        4.0, "INTEGRITY_GAZE_MARGIN_DEG", "degrees past the screen's edge that still count as on it"
     )
 
 
@@ -292,6 +299,21 @@ class BehaviourSettings:
         2.0,
         "INTEGRITY_BEHAVIOUR_MAX_FRAME_GAP_S",
         "a longer gap between a session's frames ends every behaviour at the last frame",
+    )
+    baseline_s: float = setting(
+        20.0,
+        "INTEGRITY_BEHAVIOUR_BASELINE_S",
+        "the first seconds of a session whose clear frames set the candidate's neutral gaze",
+    )
+    baseline_min_frames: int = setting(
+        10, "INTEGRITY_BEHAVIOUR_BASELINE_MIN_FRAMES", "clear frames (one face, eyes open) a baseline needs"
+    )
+    # Without a baseline the camera's axis stands in for the screen's direction: a camera beside the
+    # screen is ~20-30 degrees off it, so the limits widen rather than flag every such candidate.
+    unbaselined_widen: float = setting(
+        1.5,
+        "INTEGRITY_BEHAVIOUR_UNBASELINED_WIDEN",
+        "factor on the gaze limits while a session has no baseline (collecting, or missing)",
     )
     reading_glances: int = setting(
         4, "INTEGRITY_BEHAVIOUR_READING_GLANCES", "separate glances to one side within the window that make reading"

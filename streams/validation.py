@@ -17,6 +17,7 @@ from typing import Any
 
 from schemas.records import Frame, Observation, SessionControl
 from streams.redelivery import ANSWERED_KEPT
+from streams.screen import screen_from_metadata
 from streams.settings import IngressSettings
 
 __all__ = [
@@ -157,7 +158,16 @@ def control_refusal(
         )
         or _clock_refusal("at_ms", record["at_ms"], received_ms, limits)
         or _metadata_refusal(record["metadata"], limits)
+        or (_screen_refusal(record["metadata"]) if record["action"] in ("start", "rebaseline") else None)
     )
+
+
+def _screen_refusal(metadata: dict[str, str]) -> str | None:
+    try:
+        screen_from_metadata(metadata)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _numbers(value: Any, path: str) -> Iterator[tuple[str, float]]:

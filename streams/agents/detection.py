@@ -27,7 +27,7 @@ from streams.web.metrics import count_frame, count_observation
 log = logging.getLogger(__name__)
 
 pipeline = VisionPipeline(settings.vision)
-analyser = BehaviourAnalyser(settings.behaviour)
+analyser = BehaviourAnalyser(settings.behaviour, settings.vision)
 # Inference leaves the event loop (MediaPipe and LiteRT release the GIL): timers, commits and web
 # views stay live while a frame is analysed.
 _vision_pool = ThreadPoolExecutor(max_workers=settings.vision.vision_threads, thread_name_prefix="vision")

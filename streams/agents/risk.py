@@ -25,8 +25,11 @@ from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
 from streams.redelivery import already_answered, answered_with
 from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, ended_session, final_report, is_ended
+from streams.screen import screen_from_metadata
 from streams.topics import behaviour, control_topic, events_topic, reports_topic, results_topic, sessions
 from streams.validation import control_refusal, observation_refusal
+from streams.vision.baseline import GazeBaseline
+from streams.vision.behaviour import BehaviourAnalyser
 from streams.web.metrics import count_final_report, count_result
 
 log = logging.getLogger(__name__)
@@ -130,6 +133,13 @@ async def _control_in_turn(record: SessionControl, received_ms: int) -> None:
         raise Refused(f"end of session {session_id!r}, which has not started or has already ended")
     if action == "start":
         sessions[session_id] = engine.start(state, record).to_dict()
+        if screen := screen_from_metadata(record["metadata"]):
+            _restart_baseline(session_id, screen)
+        return
+    if action == "rebaseline":
+        if state is None:
+            raise Refused(f"rebaseline of session {session_id!r}, which has not started or has already ended")
+        _restart_baseline(session_id, screen_from_metadata(record["metadata"]))
         return
     # The end's broker time: frames produced before it are waited for, however far detection is behind.
     ending = engine.request_end(state, record, now_ms=received_ms)
@@ -137,6 +147,15 @@ async def _control_in_turn(record: SessionControl, received_ms: int) -> None:
         await _finish(ending, "ended")
     else:
         sessions[session_id] = ending.to_dict()
+
+
+def _restart_baseline(session_id: str, screen: dict[str, Any] | None) -> None:
+    """The session's gaze baseline learnt again from its next frames (on its screen, when given).
+
+    The behaviour table is the detection agent's; this runs in the session's turn, as its frames do."""
+    state = BehaviourAnalyser.fresh(behaviour.get(session_id))
+    state["baseline"] = GazeBaseline.restart(state["baseline"], screen)
+    behaviour[session_id] = state
 
 
 async def _expire(session_id: str, stored: dict[str, Any] | None) -> None:

@@ -51,7 +51,7 @@ def analyze(paths: list[Path], settings: Settings, fps: float = 5.0) -> Iterator
     """Observation, behaviours and live risk per frame, with the frame's ``name``."""
     pipeline = VisionPipeline(settings.vision)
     pipeline.warm_up()
-    analyser = BehaviourAnalyser(settings.behaviour)
+    analyser = BehaviourAnalyser(settings.behaviour, settings.vision)
     engine = RiskEngine(PolicyBook(settings.risk.policy_dir, settings.risk.default_policy))
     behaviour_state = risk_state = None
     for sequence, (name, image, encoding) in enumerate(iter_frames(paths)):

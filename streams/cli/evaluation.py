@@ -1,12 +1,15 @@
-"""``integrity evaluate`` and ``integrity calibrate``: recorded sessions against reviewer labels.
+"""``integrity evaluate`` and ``integrity calibrate``: recorded sessions against reviewer labels, and
+``integrity evaluate --accuracy``: the vision stage against labelled images (docs/ACCURACY.md).
 
-stdout carries the product's output (the tables, the metrics, the files written); progress bars and
-refusals go to stderr. docs/EVALUATION.md describes the labels, the metrics and the search.
+stdout carries the product's output (the tables, the metrics, the files written; with ``--accuracy``
+only the Markdown, and only with ``--out -``); progress bars and refusals go to stderr.
+docs/EVALUATION.md describes the labels, the metrics and the search.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -21,9 +24,10 @@ from streams.risk.labels import LabelError, SessionLabel, load_labels
 from streams.risk.policy import POLICY_DIR, PolicyBook, load_policy
 from streams.settings import Settings, load_settings
 
-__all__ = ["DEFAULT_EVALUATION_DIR", "add_evaluation_commands", "format_evaluation"]
+__all__ = ["DEFAULT_ACCURACY_DOC", "DEFAULT_EVALUATION_DIR", "add_evaluation_commands", "format_evaluation"]
 
 DEFAULT_EVALUATION_DIR = Path(".integrity/evaluation")
+DEFAULT_ACCURACY_DOC = Path("docs/ACCURACY.md")
 
 
 def add_evaluation_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,17 +37,35 @@ def add_evaluation_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
         description="Replay recorded sessions through the risk engine offline (deterministic: each observation "
         "is scored at its capture time) and compare their verdicts with reviewer labels: a per-session table, "
         "precision and recall of flagged and review, false flags per clean session-hour, per-behaviour "
-        "precision, time to flag. Writes evaluation.json and evaluation.png. See docs/EVALUATION.md.",
+        "precision, time to flag. Writes evaluation.json and evaluation.png. See docs/EVALUATION.md. "
+        "With --accuracy instead: the vision stage's accuracy on labelled images built from packaged photos "
+        "(faces by condition, head pose by angle, gaze with and without the baseline, objects), written as "
+        "Markdown (docs/ACCURACY.md).",
     )
-    _common(p)
+    _common(p, required=False)
     p.add_argument(
         "--policy",
         metavar="NAME_OR_PATH",
         help="judge every session with this policy (a name in the policy folder, or a policy file); "
         "default: the policy each session's start record names",
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_EVALUATION_DIR, help="folder (default %(default)s)")
-    p.set_defaults(func=_run_evaluate)
+    p.add_argument(
+        "--out",
+        help=f"folder for evaluation.json and .png (default {DEFAULT_EVALUATION_DIR}); with --accuracy, the "
+        f"Markdown file (default {DEFAULT_ACCURACY_DOC}; - for stdout)",
+    )
+    p.add_argument(
+        "--accuracy",
+        action="store_true",
+        help="measure the vision stage on labelled images instead (no recordings or labels; ~1 minute)",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="W",
+        help="with --accuracy: YOLO weights for the objects section (default INTEGRITY_YOLO_WEIGHTS; "
+        "none: objects not measured)",
+    )
+    p.set_defaults(func=_run_evaluate, usage_error=p.error)
 
     p = sub.add_parser(
         "calibrate",
@@ -53,7 +75,7 @@ def add_evaluation_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
         "sessions with at most the target false flags per clean session-hour. Writes the result as a new "
         "policy file <name>-cal<N>.yaml beside the old one; nothing is overwritten. See docs/EVALUATION.md.",
     )
-    _common(p)
+    _common(p, required=True)
     p.add_argument(
         "--target-false-flag-rate",
         type=float,
@@ -65,9 +87,15 @@ def add_evaluation_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
     p.set_defaults(func=_run_calibrate)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("recordings", nargs="+", type=Path, metavar="RECORDING", help="recording files (integrity record)")
-    p.add_argument("--labels", required=True, type=Path, metavar="FILE", help="reviewer labels, .csv or .json")
+def _common(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument(
+        "recordings",
+        nargs="+" if required else "*",
+        type=Path,
+        metavar="RECORDING",
+        help="recording files (integrity record)",
+    )
+    p.add_argument("--labels", required=required, type=Path, metavar="FILE", help="reviewer labels, .csv or .json")
     p.add_argument("--policy-dir", type=Path, metavar="DIR", help="policy folder (default INTEGRITY_RISK_POLICY_DIR)")
 
 
@@ -102,6 +130,17 @@ def _sessions(paths: list[Path], settings: Settings) -> list[RecordedSession]:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
+    if args.accuracy:
+        if args.recordings or args.labels or args.policy:
+            args.usage_error("--accuracy takes no RECORDING, --labels or --policy")
+        return _run_accuracy(args)
+    if args.weights:
+        args.usage_error("--weights goes with --accuracy")
+    if not args.recordings or not args.labels:
+        args.usage_error(
+            "give RECORDING... and --labels FILE (recorded sessions against reviewer labels), or --accuracy"
+        )
+    args.out = Path(args.out) if args.out else DEFAULT_EVALUATION_DIR
     settings = load_settings()
     try:
         _, book, labels = _inputs(args, settings)
@@ -129,6 +168,41 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     plot_evaluation(evaluation, png_path)
     print(f"wrote {json_path} and {png_path}")
+    return 0
+
+
+def _accuracy_command(args: argparse.Namespace, weights: str) -> str:
+    """The command as typed, with the weights' variable in front when they came from it."""
+    command = "integrity evaluate --accuracy"
+    if args.out:
+        command += f" --out {args.out}"
+    if args.weights:
+        command += f" --weights {args.weights}"
+    elif weights:
+        command = f"INTEGRITY_YOLO_WEIGHTS={weights} {command}"
+    return command
+
+
+def _run_accuracy(args: argparse.Namespace) -> int:
+    from bench.accuracy import markdown, measure  # MediaPipe and the renderer: only when measuring
+
+    out = args.out or str(DEFAULT_ACCURACY_DOC)
+    weights = args.weights if args.weights is not None else load_settings().vision.yolo_weights
+    with _progress("frames observed", "frame") as bar, contextlib.redirect_stdout(sys.stderr):
+
+        def step(stage: str) -> None:
+            bar.set_description(stage, refresh=False)
+            bar.update()
+
+        accuracy = measure(weights=weights, command=_accuracy_command(args, weights), progress=step)
+    text = markdown(accuracy)
+    if out == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path} ({accuracy.seconds:.0f} s of measuring)", file=sys.stderr)
     return 0
 
 

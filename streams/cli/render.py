@@ -85,8 +85,12 @@ def format_analysed_frame(row: AnalysedFrame) -> str:
     gaze = obs["gaze"]
     if gaze:
         closed = " eyes closed" if gaze["eyes_closed"] else ""
+        # From the candidate's own neutral once the baseline is set (a sequence of frames), else from
+        # the camera's axis.
+        baseline = "" if gaze["baseline"] in ("none", "set") else f", baseline {gaze['baseline']}"
         parts.append(
-            f"gaze {gaze['direction']} (off {gaze['off_screen']:.2f}){closed} mouth {gaze['mouth_open_ratio']:.2f}"
+            f"gaze {gaze['direction']} ({gaze['yaw_deg']:+.0f}/{gaze['pitch_deg']:+.0f} deg, "
+            f"off {gaze['off_screen']:.2f}{baseline}){closed} mouth {gaze['mouth_open_ratio']:.2f}"
         )
     parts.append(format_objects(obs["objects"], obs["objects_status"]))
     parts.append(f"attention {row['attention']:.0f}")

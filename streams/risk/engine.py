@@ -207,6 +207,9 @@ class RiskEngine:
         verdict = self.verdict(state, low_confidence=low_confidence, evidence=evidence)
         state.last_verdict = verdict.verdict
         vision_ms = observation["timings_ms"].get("total", 0.0) if observation else 0.0
+        gaze = observation["gaze"] if observation else None
+        if gaze is not None:
+            state.gaze_baseline = gaze["baseline"]
         return {
             "session_id": state.session_id,
             "candidate_id": state.candidate_id,
@@ -221,7 +224,7 @@ class RiskEngine:
             "verdict": verdict.verdict,
             "confidence": verdict.confidence,
             "reasons": verdict.reason_records(),
-            "gaze": observation["gaze"]["direction"] if observation and observation["gaze"] else None,
+            "gaze": gaze["direction"] if gaze else None,
             "conditions": conditions,
             "face_count": len(observation["faces"]) if observation else 0,
             "objects": observation["objects"] if observation else None,
@@ -230,4 +233,8 @@ class RiskEngine:
             "processing_time_ms": round(vision_ms + risk_ms, 3),
             "final": final,
             "policy": policy.id,
+            "gaze_off_screen": gaze["off_screen"] if gaze else None,
+            "gaze_yaw_deg": gaze["yaw_deg"] if gaze else None,
+            "gaze_pitch_deg": gaze["pitch_deg"] if gaze else None,
+            "gaze_baseline": state.gaze_baseline,
         }

@@ -113,7 +113,7 @@ def _observe(
     from streams.vision import BehaviourAnalyser, ImageDecodeError, VisionPipeline  # MediaPipe, YOLO: only here
 
     settings = settings or Settings()
-    pipeline, analyser = VisionPipeline(settings.vision), BehaviourAnalyser(settings.behaviour)
+    pipeline, analyser = VisionPipeline(settings.vision), BehaviourAnalyser(settings.behaviour, settings.vision)
     state, observed = None, []
     for sequence in sorted(frames):
         try:

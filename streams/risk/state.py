@@ -45,6 +45,8 @@ class SessionState:
     score_seconds: float = 0.0
     observed_s: float = 0.0
     last_verdict: str = "inconclusive"
+    # The gaze baseline's status on the last frame (streams.vision.baseline), for the final Result.
+    gaze_baseline: str = "none"
     recent_events: list[Event] = field(default_factory=list)
     started_at_ms: int | None = None
     # Wall-clock time of the last frame processed, for idle expiry.

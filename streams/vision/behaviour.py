@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.records import Condition, Event, Observation
-from streams.settings import BehaviourSettings
+from streams.settings import BehaviourSettings, VisionSettings
+from streams.vision.baseline import GazeBaseline
+from streams.vision.gaze import screen_limits
 
 __all__ = ["BEHAVIOURS", "BehaviourAnalyser", "BehaviourState"]
 
@@ -61,18 +63,29 @@ def _rules(settings: BehaviourSettings) -> dict[str, _Rule]:
 
 
 class BehaviourAnalyser:
-    def __init__(self, settings: BehaviourSettings | None = None) -> None:
-        self.settings = settings or BehaviourSettings()
-        self.rules = _rules(self.settings)
+    def __init__(self, settings: BehaviourSettings | None = None, vision: VisionSettings | None = None) -> None:
+        self.settings = settings = settings or BehaviourSettings()
+        self.rules = _rules(settings)
+        vision = vision or VisionSettings()
+        self.baseline = GazeBaseline(
+            screen_limits(vision),
+            vision.gaze_margin_deg,
+            window_s=settings.baseline_s,
+            min_frames=settings.baseline_min_frames,
+            unbaselined_widen=settings.unbaselined_widen,
+        )
 
     def update(
         self, state: BehaviourState | None, observation: Observation
     ) -> tuple[BehaviourState, list[Condition], list[Event]]:
         """Advance ``state`` by one observation; returns (state, conditions holding, events raised)."""
-        state = state or {"last_sequence": -1, "tracks": {}, "glances": [], "mouth": []}
+        state = self.fresh(state)
         if observation["frame_sequence"] <= state["last_sequence"]:
             # Redelivery: the frame was analysed already; its events were raised then.
+            state["baseline"] = self.baseline.apply(state["baseline"], observation, learn=False)
             return state, self._conditions(state), []
+        # Its gaze judged from the candidate's own neutral (or conservatively, while there is none).
+        state["baseline"] = self.baseline.apply(state["baseline"], observation)
         now = observation["captured_at_ms"]
         events = self._close_after_gap(state, observation, now)
         signals = self._signals(state, observation, now)
@@ -84,6 +97,16 @@ class BehaviourAnalyser:
         state["last_sequence"] = observation["frame_sequence"]
         state["last_ms"] = now
         return state, self._conditions(state), events
+
+    @staticmethod
+    def fresh(state: BehaviourState | None) -> BehaviourState:
+        """``state`` with every part a session's state has (a new session's, from None). A session's
+        baseline or screen may be set by its start record before its first frame."""
+        state = state if state is not None else {}
+        for key, empty in (("last_sequence", -1), ("tracks", {}), ("glances", []), ("mouth", [])):
+            state.setdefault(key, empty)
+        state.setdefault("baseline", GazeBaseline.restart(None))
+        return state
 
     def _close_after_gap(self, state: BehaviourState, obs: Observation, now: int) -> list[Event]:
         last = state.get("last_ms")

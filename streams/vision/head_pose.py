@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["HeadPose", "head_pose"]
+__all__ = ["HeadPose", "head_axes", "head_pose", "pose_from_axes"]
 
 _EYE_OUTER_IMAGE_LEFT, _EYE_OUTER_IMAGE_RIGHT = 33, 263
 _FOREHEAD, _CHIN = 10, 152
@@ -31,8 +31,9 @@ class HeadPose:
     roll: float
 
 
-def head_pose(landmarks: np.ndarray) -> HeadPose | None:
-    """Pose from (478, 3) mesh landmarks in pixels; None for a degenerate mesh."""
+def head_axes(landmarks: np.ndarray) -> np.ndarray | None:
+    """The face's axes in camera coordinates, as the columns of a rotation matrix (x across the eyes,
+    y down the face, z into it); None for a degenerate mesh. ``points @ axes`` is in the head's frame."""
     x = landmarks[_EYE_OUTER_IMAGE_RIGHT] - landmarks[_EYE_OUTER_IMAGE_LEFT]
     y = landmarks[_CHIN] - landmarks[_FOREHEAD]
     x_norm = np.linalg.norm(x)
@@ -44,7 +45,17 @@ def head_pose(landmarks: np.ndarray) -> HeadPose | None:
     if y_norm < 1e-6:
         return None
     y = y / y_norm
-    rotation = np.stack([x, y, np.cross(x, y)], axis=1)
-    angles, *_ = cv2.RQDecomp3x3(rotation)
+    return np.stack([x, y, np.cross(x, y)], axis=1)
+
+
+def head_pose(landmarks: np.ndarray) -> HeadPose | None:
+    """Pose from (478, 3) mesh landmarks in pixels; None for a degenerate mesh."""
+    axes = head_axes(landmarks)
+    return None if axes is None else pose_from_axes(axes)
+
+
+def pose_from_axes(axes: np.ndarray) -> HeadPose:
+    """Yaw, pitch and roll of the face's axes (``head_axes``)."""
+    angles, *_ = cv2.RQDecomp3x3(axes)
     about_x, about_y, about_z = (float(a) for a in angles)
     return HeadPose(yaw=round(-about_y, 2), pitch=round(about_x, 2), roll=round(about_z, 2))

@@ -15,8 +15,8 @@ import numpy as np
 from schemas.records import DetectedObject, Face, Frame, Gaze, HeadPose, ObjectsStatus, Observation
 from streams.settings import VisionSettings
 from streams.vision.face import FaceDetector
-from streams.vision.gaze import GazeLimits, eye_state, gaze
-from streams.vision.head_pose import head_pose
+from streams.vision.gaze import eye_state, gaze, screen_limits
+from streams.vision.head_pose import head_axes, pose_from_axes
 from streams.vision.image import ImageDecodeError, decode_image
 from streams.vision.landmarks import FaceLandmarker
 from streams.vision.mouth import mouth_open_ratio
@@ -49,7 +49,7 @@ class VisionPipeline:
         self.faces = FaceDetector(settings.face_model, settings.face_min_confidence)
         self.landmarker = FaceLandmarker()
         self.objects = ObjectDetector(settings.yolo_weights, settings.object_min_confidence)
-        self.gaze_limits = GazeLimits(yaw_deg=settings.gaze_yaw_limit_deg, pitch_deg=settings.gaze_pitch_limit_deg)
+        self.gaze_limits = screen_limits(settings)
 
     def warm_up(self) -> None:
         """Load every model and run it once, so the first real frame is not the slow one."""
@@ -82,9 +82,10 @@ class VisionPipeline:
         if any(not face["too_small"] for face in faces):
             points = self.landmarker.landmarks(image)
             if points is not None:
-                head = head_pose(points)
-                if head is not None:
-                    eyes = eye_state(points)
+                axes = head_axes(points)
+                if axes is not None:
+                    head = pose_from_axes(axes)
+                    eyes = eye_state(points, axes)
                     looking = gaze(head, eyes, self.gaze_limits)
                     pose = cast(HeadPose, asdict(head))
                     gaze_record = {
@@ -95,6 +96,11 @@ class VisionPipeline:
                         "eyes_closed": looking.eyes_closed,
                         "eye_aspect_ratio": round(eyes.ear, 4),
                         "mouth_open_ratio": mouth_open_ratio(points),
+                        "eye_yaw_deg": looking.eye_yaw_deg,
+                        "eye_pitch_deg": looking.eye_pitch_deg,
+                        # Stateless: against the camera's axis; the behaviour analyser applies the
+                        # session's baseline.
+                        "baseline": "none",
                     }
             watch.lap("landmarks")
 

@@ -341,3 +341,41 @@ def test_an_end_applied_while_a_frame_is_scored_is_not_overwritten(agents, sent)
 
     asyncio.run(run())
     assert sent["reports"].await_args.kwargs["value"]["frames"] == 4
+
+
+def test_a_start_sets_the_screen_and_a_rebaseline_learns_the_neutral_gaze_again(agents, sent):
+    behaviour = agents["risk"].behaviour
+    seen: dict[str, dict] = {}
+
+    async def run() -> None:
+        control = agents["risk"].control_sessions.test_context()
+        detection = agents["detection"].analyse_frames.test_context()
+        async with control as agent, detection as frames:
+            screen = {"screen_diagonal_in": "27", "screen_distance_cm": "70"}
+            start = new_session_control("s12", "start", "c", metadata=screen)
+            await agent.put(start, key=b"s12", partition=home(b"s12"))
+            await _until(lambda: behaviour.get("s12") is not None)
+            for sequence in range(3):  # clear frames: the baseline learns from them
+                frame = frame_record("s12", sequence, START_MS + 200 * sequence, "one_face")
+                await frames.put(frame, key=b"s12", partition=home(b"s12"))
+            await _until(lambda: len(behaviour["s12"]["baseline"]["samples"]) == 3)
+            seen["started"] = dict(behaviour["s12"]["baseline"])
+            rebaseline = new_session_control("s12", "rebaseline", "c")
+            await agent.put(rebaseline, key=b"s12", partition=home(b"s12"))
+            await _until(lambda: not behaviour["s12"]["baseline"]["samples"])
+            seen["again"] = dict(behaviour["s12"]["baseline"])
+            bad = new_session_control("s12", "rebaseline", "c", metadata={"screen_distance_cm": "2"})
+            unknown = new_session_control("s13", "rebaseline", "c")
+            await agent.put(bad, key=b"s12", partition=home(b"s12"))
+            await agent.put(unknown, key=b"s13", partition=home(b"s13"))
+            await _until(lambda: sent["dead_letter"].await_count == 2)
+
+    asyncio.run(run())
+    assert seen["started"]["screen"] == {"diagonal_in": 27.0, "distance_cm": 70.0, "aspect": [16.0, 9.0]}
+    assert seen["started"]["since_ms"] == START_MS
+    assert seen["again"]["status"] == "collecting" and seen["again"]["since_ms"] is None
+    assert seen["again"]["screen"] == seen["started"]["screen"]  # the session's screen is kept
+    assert _reasons(sent["dead_letter"]) == [
+        "metadata screen_distance_cm 2 is outside 20..300",
+        "rebaseline of session 's13', which has not started or has already ended",
+    ]

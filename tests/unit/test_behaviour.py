@@ -6,6 +6,7 @@ from streams.settings import BehaviourSettings
 from streams.vision import BehaviourAnalyser
 
 FACE = {"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}
+AWAY = {"center": (0.0, 0.0), "left": (-45.0, 0.0), "right": (45.0, 0.0), "up": (0.0, -35.0), "down": (0.0, 35.0)}
 
 
 def obs(
@@ -20,16 +21,23 @@ def obs(
     status: str = "unavailable",
     interval_ms: int = 200,
 ) -> dict:
-    gaze = None
+    gaze, head = None, None
     if faces:
+        # A direction as the head's angles, far past the screen's edge (even the wider limits that hold
+        # before a baseline is set): the analyser judges the direction from the angles.
+        yaw, pitch = AWAY[direction]
+        head = {"yaw": yaw, "pitch": pitch, "roll": 0.0}
         gaze = {
             "direction": direction,
             "off_screen": 0.0 if direction == "center" else 0.7,
-            "yaw_deg": 0.0,
-            "pitch_deg": 0.0,
+            "yaw_deg": yaw,
+            "pitch_deg": pitch,
             "eyes_closed": False,
             "eye_aspect_ratio": 0.3,
             "mouth_open_ratio": mouth,
+            "eye_yaw_deg": 0.0,
+            "eye_pitch_deg": 0.0,
+            "baseline": "none",
         }
     return {
         "session_id": "s",
@@ -38,6 +46,7 @@ def obs(
         "too_dark": dark,
         "image_too_small": tiny,
         "faces": [FACE] * faces,
+        "head_pose": head,
         "gaze": gaze,
         "objects": objects,
         "objects_status": status,

@@ -11,12 +11,11 @@ import pytest
 
 from schemas import HISTORY_DIR, RecordDecodeError, codec_for
 from schemas.published import TOP_LEVEL
+from tests.unit.test_schemas import OBSERVATION, RESULT
 
 
-def _previous(name: str) -> avro.schema.Schema:
-    files = sorted(HISTORY_DIR.glob(f"integrity.{name}.*.avsc"))
-    assert files, f"no past version of {name}"
-    return avro.schema.parse(files[-1].read_text())
+def _previous(name: str, fingerprint: str) -> avro.schema.Schema:
+    return avro.schema.parse((HISTORY_DIR / f"integrity.{name}.{fingerprint}.avsc").read_text())
 
 
 def _written_by_an_old_producer(schema: avro.schema.Schema, record: dict) -> bytes:
@@ -39,7 +38,7 @@ def test_a_frame_of_the_previous_version_is_read_with_the_new_fields_defaulted()
         "height": 480,
         "source": "old-platform",
     }
-    data = _written_by_an_old_producer(_previous("Frame"), old)
+    data = _written_by_an_old_producer(_previous("Frame", "468bafffc8ff7317"), old)
     assert data[2:10] != codec_for("Frame").fingerprint
     assert codec_for("Frame").decode(data) == old | {"metadata": {}}
 
@@ -54,8 +53,27 @@ def test_a_session_control_of_the_previous_version_is_read_with_the_new_fields_d
         "metadata": {},
         "last_sequence": 41,
     }
-    data = _written_by_an_old_producer(_previous("SessionControl"), old)
+    data = _written_by_an_old_producer(_previous("SessionControl", "103517f3a1fd67f7"), old)
     assert codec_for("SessionControl").decode(data) == old | {"source": ""}
+    # The version before `rebaseline` was an action: its records read as they were.
+    newer = old | {"source": "platform"}
+    data = _written_by_an_old_producer(_previous("SessionControl", "3655c3647337fa93"), newer)
+    assert codec_for("SessionControl").decode(data) == newer
+
+
+def test_results_and_observations_of_the_previous_version_read_with_the_new_fields_defaulted():
+    result = dict(RESULT)
+    for added in ("policy", "gaze_off_screen", "gaze_yaw_deg", "gaze_pitch_deg", "gaze_baseline"):
+        del result[added]
+    data = _written_by_an_old_producer(_previous("Result", "cd600d63a2fc18e4"), result)
+    defaults = {"policy": "", "gaze_off_screen": None, "gaze_yaw_deg": None, "gaze_pitch_deg": None}
+    assert codec_for("Result").decode(data) == result | defaults | {"gaze_baseline": "none"}
+    observation = {**OBSERVATION, "gaze": dict(OBSERVATION["gaze"])}
+    for added in ("eye_yaw_deg", "eye_pitch_deg", "baseline"):
+        del observation["gaze"][added]
+    data = _written_by_an_old_producer(_previous("Observation", "29e738d533498cee"), observation)
+    gaze = observation["gaze"] | {"eye_yaw_deg": 0.0, "eye_pitch_deg": 0.0, "baseline": "none"}
+    assert codec_for("Observation").decode(data) == observation | {"gaze": gaze}
 
 
 def test_history_files_are_named_by_their_fingerprint_and_none_is_current():

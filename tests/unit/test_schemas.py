@@ -33,6 +33,9 @@ OBSERVATION = {
         "eyes_closed": False,
         "eye_aspect_ratio": 0.31,
         "mouth_open_ratio": 0.02,
+        "eye_yaw_deg": 9.5,
+        "eye_pitch_deg": -8.0,
+        "baseline": "set",
     },
     "objects": None,
     "objects_status": "skipped",
@@ -61,6 +64,10 @@ RESULT = {
     "processing_time_ms": 6.5,
     "final": False,
     "policy": "default@1",
+    "gaze_off_screen": 0.1,
+    "gaze_yaw_deg": 3.5,
+    "gaze_pitch_deg": -1.25,
+    "gaze_baseline": "set",
 }
 CONTROL = {
     "session_id": "s1",
