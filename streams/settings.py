@@ -264,8 +264,9 @@ class VisionSettings:
     screen_distance_cm: float = setting(
         60.0, "INTEGRITY_SCREEN_DISTANCE_CM", "the candidates' eyes to their screen, centimetres"
     )
-    # Head pose reads ~2.5 degrees off in yaw on posed faces, and the iris term adds its own noise
-    # (docs/ACCURACY.md): 4 degrees past the screen's edge before the gaze counts as off it.
+    # Head pose under-reads turns on posed faces (~3 degrees at 10, ~6 at 20: docs/ACCURACY.md) and the
+    # iris term adds its own noise: 4 degrees past the screen's edge before the gaze counts as off it.
+    # A judgement.
     gaze_margin_deg: float = setting(
         4.0, "INTEGRITY_GAZE_MARGIN_DEG", "degrees past the screen's edge that still count as on it"
     )

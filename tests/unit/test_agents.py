@@ -352,22 +352,22 @@ def test_a_start_sets_the_screen_and_a_rebaseline_learns_the_neutral_gaze_again(
         detection = agents["detection"].analyse_frames.test_context()
         async with control as agent, detection as frames:
             screen = {"screen_diagonal_in": "27", "screen_distance_cm": "70"}
-            start = new_session_control("s12", "start", "c", metadata=screen)
-            await agent.put(start, key=b"s12", partition=home(b"s12"))
-            await _until(lambda: behaviour.get("s12") is not None)
+            start = new_session_control("s20", "start", "c", metadata=screen)
+            await agent.put(start, key=b"s20", partition=home(b"s20"))
+            await _until(lambda: behaviour.get("s20") is not None)
             for sequence in range(3):  # clear frames: the baseline learns from them
-                frame = frame_record("s12", sequence, START_MS + 200 * sequence, "one_face")
-                await frames.put(frame, key=b"s12", partition=home(b"s12"))
-            await _until(lambda: len(behaviour["s12"]["baseline"]["samples"]) == 3)
-            seen["started"] = dict(behaviour["s12"]["baseline"])
-            rebaseline = new_session_control("s12", "rebaseline", "c")
-            await agent.put(rebaseline, key=b"s12", partition=home(b"s12"))
-            await _until(lambda: not behaviour["s12"]["baseline"]["samples"])
-            seen["again"] = dict(behaviour["s12"]["baseline"])
-            bad = new_session_control("s12", "rebaseline", "c", metadata={"screen_distance_cm": "2"})
-            unknown = new_session_control("s13", "rebaseline", "c")
-            await agent.put(bad, key=b"s12", partition=home(b"s12"))
-            await agent.put(unknown, key=b"s13", partition=home(b"s13"))
+                frame = frame_record("s20", sequence, START_MS + 200 * sequence, "one_face")
+                await frames.put(frame, key=b"s20", partition=home(b"s20"))
+            await _until(lambda: len(behaviour["s20"]["baseline"]["samples"]) == 3)
+            seen["started"] = dict(behaviour["s20"]["baseline"])
+            rebaseline = new_session_control("s20", "rebaseline", "c")
+            await agent.put(rebaseline, key=b"s20", partition=home(b"s20"))
+            await _until(lambda: not behaviour["s20"]["baseline"]["samples"])
+            seen["again"] = dict(behaviour["s20"]["baseline"])
+            bad = new_session_control("s20", "rebaseline", "c", metadata={"screen_distance_cm": "2"})
+            unknown = new_session_control("s21", "rebaseline", "c")
+            await agent.put(bad, key=b"s20", partition=home(b"s20"))
+            await agent.put(unknown, key=b"s21", partition=home(b"s21"))
             await _until(lambda: sent["dead_letter"].await_count == 2)
 
     asyncio.run(run())
@@ -377,5 +377,5 @@ def test_a_start_sets_the_screen_and_a_rebaseline_learns_the_neutral_gaze_again(
     assert seen["again"]["screen"] == seen["started"]["screen"]  # the session's screen is kept
     assert _reasons(sent["dead_letter"]) == [
         "metadata screen_distance_cm 2 is outside 20..300",
-        "rebaseline of session 's13', which has not started or has already ended",
+        "rebaseline of session 's21', which has not started or has already ended",
     ]
