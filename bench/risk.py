@@ -52,6 +52,9 @@ def _observations(count: int, sessions: int) -> list[Observation]:
                 "brightness": 100.0,
                 "too_dark": False,
                 "image_too_small": False,
+                "contrast": 50.0,
+                "sharpness": 1000.0,
+                "frame_digest": "",
                 "faces": []
                 if kind == "face_absent"
                 else [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],

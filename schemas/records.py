@@ -11,6 +11,7 @@ import time
 from typing import Literal, TypedDict
 
 __all__ = [
+    "QUALITY_KINDS",
     "Condition",
     "DeadLetter",
     "DetectedObject",
@@ -41,6 +42,9 @@ ObjectsStatus = Literal["checked", "skipped", "unavailable"]
 Verdict = Literal["clear", "review", "flagged", "inconclusive"]
 SessionAction = Literal["start", "end", "expire", "rebaseline"]
 EndReason = Literal["ended", "expired"]
+# Capture quality, as intervals in Results' conditions, events and reports: while one holds, the camera
+# cannot judge what it hides; never evidence of cheating (docs/CONTRACT.md).
+QUALITY_KINDS = ("low_light", "blurred", "face_too_small", "occluded", "frozen_frame", "frame_gap")
 
 
 class Frame(TypedDict):
@@ -128,6 +132,9 @@ class Observation(TypedDict):
     conditions: list[Condition]
     events: list[Event]
     image_too_small: bool
+    contrast: float | None
+    sharpness: float | None
+    frame_digest: str
 
 
 class Reason(TypedDict):
@@ -160,6 +167,8 @@ class Result(TypedDict):
     gaze_yaw_deg: float | None
     gaze_pitch_deg: float | None
     gaze_baseline: str
+    unassessable_s: float
+    unassessable_share: float
 
 
 class SessionControl(TypedDict):
@@ -200,6 +209,9 @@ class FinalReport(TypedDict):
     time_in_ms: dict[str, int]
     evidence: list[Evidence]
     reasons: list[Reason]
+    unassessable_s: float
+    unassessable_share: float
+    quality_s: dict[str, float]
 
 
 class DeadLetter(TypedDict):

@@ -229,6 +229,17 @@ class VisionSettings:
     too_dark_brightness: float = setting(
         40.0, "INTEGRITY_TOO_DARK_BRIGHTNESS", "mean luma (0-255) under which a frame is too dark to judge"
     )
+    # Standard deviation of luma on the packaged photos: 52-73, 18-25 at a third of their light: under
+    # 12 the picture is washed out or nearly uniform. A judgement.
+    low_contrast: float = setting(
+        12.0, "INTEGRITY_LOW_CONTRAST", "luma standard deviation under which a frame is too flat to judge (low light)"
+    )
+    # Variance of the Laplacian of the 160x120 grey copy inside a margin: the packaged photos read
+    # 1297-3081 as they are (the sample session 1824-4302), 115-217 under a Gaussian blur of 4 px (at
+    # 640x480), 40-73 under 6 px and 19-32 under 8 px. A judgement.
+    blurred_sharpness: float = setting(
+        60.0, "INTEGRITY_BLURRED_SHARPNESS", "sharpness (Laplacian variance) under which a frame is blurred"
+    )
     # At 640 px wide, 0.06 is ~38 px, and the face mesh works on a 192 px crop, so such a face is
     # upscaled 5x and its eye and iris points carry little information. A judgement, not measured
     # against ground truth.
@@ -300,6 +311,11 @@ class BehaviourSettings:
         2.0,
         "INTEGRITY_BEHAVIOUR_MAX_FRAME_GAP_S",
         "a longer gap between a session's frames ends every behaviour at the last frame",
+    )
+    # A real camera never repeats a frame exactly (sensor noise); a frozen feed does, for as long as it
+    # is stuck. Two seconds, so a stall of a few frames is not yet one.
+    frozen_after_s: float = setting(
+        2.0, "INTEGRITY_BEHAVIOUR_FROZEN_AFTER_S", "how long identical frames must repeat before the camera is frozen"
     )
     baseline_s: float = setting(
         20.0,

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import time
 
-from schemas.records import Observation, Result, SessionControl
+from schemas.records import QUALITY_KINDS, Observation, Result, SessionControl
 from streams.risk.evidence import evidence_at, fold_closed, upsert_interval
 from streams.risk.history import note_behaviours, note_result
 from streams.risk.policy import PolicyBook, RiskPolicy
 from streams.risk.score import risk_score
 from streams.risk.state import SessionState
-from streams.risk.verdict import Verdict, decide
+from streams.risk.verdict import Verdict, decide, decide_unassessable
 
-__all__ = ["LateObservation", "RiskEngine"]
+__all__ = ["LateObservation", "RiskEngine", "unassessable_share"]
 
 
 class LateObservation(ValueError):
@@ -28,6 +28,31 @@ class LateObservation(ValueError):
 
 def _wall_ms() -> int:
     return int(time.time() * 1000)
+
+
+def unassessable_share(state: SessionState) -> float:
+    """The share of the session's time so far that the camera could not judge."""
+    span = state.observed_s + state.gaps_s
+    return min(state.unassessable_s / span, 1.0) if span > 0 else 0.0
+
+
+def _count_unassessable(state: SessionState, observation: Observation, dt_s: float) -> None:
+    """The time up to this frame that capture quality left unjudged: while a quality interval held,
+    and the whole of a gap in the frames (observed_s counts only its first max_frame_gap_s)."""
+    holding = {c["type"] for c in observation["conditions"] if c["type"] in QUALITY_KINDS}
+    gap_s = sum(
+        ((event["ended_at_ms"] or 0) - event["started_at_ms"]) / 1000.0
+        for event in observation["events"]
+        if event["type"] == "frame_gap"
+    )
+    for kind in holding:
+        state.quality_s[kind] = state.quality_s.get(kind, 0.0) + dt_s
+    if gap_s > 0:
+        state.quality_s["frame_gap"] = state.quality_s.get("frame_gap", 0.0) + gap_s
+        state.gaps_s += max(gap_s - dt_s, 0.0)
+        state.unassessable_s += max(gap_s, dt_s)
+    elif holding:
+        state.unassessable_s += dt_s
 
 
 class RiskEngine:
@@ -160,6 +185,7 @@ class RiskEngine:
         state.attention = state.attention * keep + present * (1.0 - keep)
         state.score_seconds += state.last_score * dt_s
         state.observed_s += dt_s
+        _count_unassessable(state, observation, dt_s)
         seen = {(e["event_id"], e["ended_at_ms"] is None) for e in state.recent_events}
         fresh = [e for e in observation["events"] if (e["event_id"], e["ended_at_ms"] is None) not in seen]
         state.recent_events = (state.recent_events + fresh)[-policy.recent_events :]
@@ -182,6 +208,10 @@ class RiskEngine:
         if evidence is None:
             evidence = evidence_at(state.evidence, policy, state.evidence["latest_ms"])
         too_early = state.observed_s < policy.min_observed_s
+        share = unassessable_share(state)
+        if share > policy.max_unassessable_share and not too_early:
+            # Too little of the session could be judged: inconclusive, for the reasons the camera gave.
+            return decide_unassessable(state.last_score, state.quality_s, policy)
         return decide(state.last_score, evidence, policy, low_confidence=low_confidence or too_early)
 
     def final_result(self, state: SessionState, now_ms: int | None = None) -> Result:
@@ -237,4 +267,6 @@ class RiskEngine:
             "gaze_yaw_deg": gaze["yaw_deg"] if gaze else None,
             "gaze_pitch_deg": gaze["pitch_deg"] if gaze else None,
             "gaze_baseline": state.gaze_baseline,
+            "unassessable_s": round(state.unassessable_s, 3),
+            "unassessable_share": round(unassessable_share(state), 4),
         }

@@ -43,6 +43,9 @@ class RiskPolicy:
     idle_timeout_s: float = 900.0
     min_observed_s: float = 3.0
     low_confidence: frozenset[str] = frozenset({"low_visibility"})
+    # Above this share of a session the camera could not judge (capture quality), its verdict is
+    # inconclusive, never flagged: the evidence of the rest is too thin to act on.
+    max_unassessable_share: float = 0.5
     behaviours: Mapping[str, BehaviourWeight] = field(default_factory=lambda: MappingProxyType({}))
     recent_events: int = 10
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from schemas.records import EndReason, FinalReport
-from streams.risk.engine import RiskEngine
+from streams.risk.engine import RiskEngine, unassessable_share
 from streams.risk.evidence import counts, interval_value, observed_end
 from streams.risk.state import SessionState
 
@@ -51,4 +51,7 @@ def final_report(engine: RiskEngine, state: SessionState, reason: EndReason, now
         "time_in_ms": {kind: int(ms) for kind, ms in sorted(durations.items())},
         "evidence": sorted(strongest, key=lambda e: e["evidence"], reverse=True)[:5],
         "reasons": verdict.reason_records(),
+        "unassessable_s": round(state.unassessable_s, 3),
+        "unassessable_share": round(unassessable_share(state), 4),
+        "quality_s": {kind: round(seconds, 3) for kind, seconds in sorted(state.quality_s.items())},
     }

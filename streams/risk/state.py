@@ -47,6 +47,11 @@ class SessionState:
     last_verdict: str = "inconclusive"
     # The gaze baseline's status on the last frame (streams.vision.baseline), for the final Result.
     gaze_baseline: str = "none"
+    # Capture quality: seconds the camera could not judge, by problem (QUALITY_KINDS; they may overlap),
+    # in all, and the frame gaps' time beyond what observed_s counts (it caps each step).
+    quality_s: dict[str, float] = field(default_factory=dict)
+    unassessable_s: float = 0.0
+    gaps_s: float = 0.0
     recent_events: list[Event] = field(default_factory=list)
     started_at_ms: int | None = None
     # Wall-clock time of the last frame processed, for idle expiry.

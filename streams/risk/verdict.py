@@ -28,6 +28,16 @@ class Verdict:
         return [{"event_type": kind, "share": round(share, 4)} for kind, share in self.reasons]
 
 
+def decide_unassessable(score: float, quality_s: Mapping[str, float], policy: RiskPolicy) -> Verdict:
+    """Inconclusive, never flagged: too much of the session could not be judged. The reasons are the
+    capture-quality problems, each by its share of their time."""
+    total = sum(seconds for seconds in quality_s.values() if seconds > 0)
+    reasons = tuple(
+        sorted(((kind, seconds / total) for kind, seconds in quality_s.items() if seconds > 0), key=lambda r: -r[1])
+    )
+    return Verdict("inconclusive", decide(score, {}, policy).confidence, reasons)
+
+
 def decide(score: float, evidence: Mapping[str, float], policy: RiskPolicy, *, low_confidence: bool = False) -> Verdict:
     verdict: VerdictKind
     if score >= policy.flagged_at:

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.records import Condition, Event, Observation
+from schemas.records import QUALITY_KINDS, Condition, Event, Observation
 from streams.settings import BehaviourSettings, VisionSettings
 from streams.vision.baseline import GazeBaseline
 from streams.vision.gaze import screen_limits
@@ -37,6 +37,8 @@ BEHAVIOURS = (
     "reading_pattern",
     "talking",
     "low_visibility",
+    # Capture quality (QUALITY_KINDS): never evidence; `frame_gap` is raised as a closed interval.
+    *(kind for kind in QUALITY_KINDS if kind != "frame_gap"),
 )
 _OBJECT_BEHAVIOURS = {"cell phone": "phone_visible", "book": "book_visible", "laptop": "laptop_visible"}
 
@@ -59,6 +61,11 @@ def _rules(settings: BehaviourSettings) -> dict[str, _Rule]:
         "reading_pattern": _Rule(),
         "talking": _Rule(),
         "low_visibility": _Rule(min_s=1.0),
+        "low_light": _Rule(min_s=1.0),
+        "blurred": _Rule(min_s=1.0),
+        "face_too_small": _Rule(min_s=1.0),
+        "occluded": _Rule(min_s=1.0),
+        "frozen_frame": _Rule(min_s=settings.frozen_after_s),
     }
 
 
@@ -66,7 +73,7 @@ class BehaviourAnalyser:
     def __init__(self, settings: BehaviourSettings | None = None, vision: VisionSettings | None = None) -> None:
         self.settings = settings = settings or BehaviourSettings()
         self.rules = _rules(settings)
-        vision = vision or VisionSettings()
+        self.vision = vision = vision or VisionSettings()
         self.baseline = GazeBaseline(
             screen_limits(vision),
             vision.gaze_margin_deg,
@@ -112,7 +119,9 @@ class BehaviourAnalyser:
         last = state.get("last_ms")
         if last is None or now - last <= self.settings.max_frame_gap_s * 1000:
             return []
-        events = []
+        # The gap itself: a closed interval of capture quality, from the last frame to this one.
+        gap = {"since": last, "frames": 0, "confidence": 1.0}
+        events = [self._event("frame_gap", gap, obs, ended_at=now)]
         for kind, track in state["tracks"].items():
             if track.get("active"):
                 events.append(self._event(kind, track, obs, ended_at=track.get("clear_since") or last))
@@ -134,24 +143,44 @@ class BehaviourAnalyser:
 
     # -- per-frame signals -------------------------------------------------------------------------
 
+    def _quality(self, state: BehaviourState, obs: Observation) -> dict[str, bool]:
+        """This frame's capture-quality problems (each True or False)."""
+        faces, vision = obs["faces"], self.vision
+        readable = [face for face in faces if not face["too_small"]]
+        contrast, sharpness, digest = obs.get("contrast"), obs.get("sharpness"), obs.get("frame_digest", "")
+        previous, state["last_digest"] = state.get("last_digest", ""), digest
+        dark = obs["too_dark"] or (contrast is not None and contrast < vision.low_contrast)
+        blurred = sharpness is not None and sharpness < vision.blurred_sharpness
+        return {
+            "low_light": dark,
+            "blurred": blurred,
+            "face_too_small": bool(faces) and not readable,
+            # A face found where the face mesh reads nothing (a hand, a mask, half out of frame).
+            "occluded": bool(readable) and obs["head_pose"] is None and not (dark or blurred),
+            "frozen_frame": bool(digest) and digest == previous,
+        }
+
     def _signals(self, state: BehaviourState, obs: Observation, now: int) -> dict[str, tuple[bool | None, float]]:
         faces = obs["faces"]
-        readable = [face for face in faces if not face["too_small"]]
-        signals: dict[str, tuple[bool | None, float]] = {}
-        cannot_see = obs["too_dark"] or obs["image_too_small"]
-        low_visibility = cannot_see or (bool(faces) and not readable)
-        signals["low_visibility"] = (low_visibility, 1.0)
+        quality = self._quality(state, obs)
+        signals: dict[str, tuple[bool | None, float]] = {kind: (held, 1.0) for kind, held in quality.items()}
+        # What a poor picture hides is unknown, not false: no evidence either way while it lasts.
+        stale = quality["frozen_frame"]  # the same picture again says nothing new
+        cannot_see = obs["image_too_small"] or quality["low_light"] or quality["blurred"] or stale
+        signals["low_visibility"] = (cannot_see or any(quality.values()), 1.0)
+        if stale:
+            return signals
         if faces:
             signals["face_absent"] = (False, 1.0)
         elif not cannot_see:
             signals["face_absent"] = (True, 1.0)
-        # In the dark, or in a thumbnail of an image, "no face" means "cannot see", never "absent": the
-        # signal stays unknown.
+        # In the dark, blurred, or in a thumbnail of an image, "no face" means "cannot see", never
+        # "absent": the signal stays unknown.
         second = faces[1]["confidence"] if len(faces) > 1 else 1.0
         signals["multiple_faces"] = (len(faces) > 1, second)
 
         objects = obs["objects"]
-        if objects is not None:
+        if objects is not None and not cannot_see:
             floor = self.settings.extra_person_min_confidence
             people = sorted((o["confidence"] for o in objects if o["label"] == "person"), reverse=True)
             people = people[:1] + [score for score in people[1:] if score >= floor]
@@ -161,7 +190,7 @@ class BehaviourAnalyser:
                 signals[kind] = (bool(scores), max(scores, default=1.0))
 
         gaze = obs["gaze"]
-        if gaze is not None:
+        if gaze is not None and not (cannot_see or quality["occluded"]):
             away = gaze["direction"] != "center"
             signals["looking_away"] = (away, gaze["off_screen"] if away else 1.0 - gaze["off_screen"])
             signals["reading_pattern"] = (self._reading(state, gaze["direction"], now), 1.0)

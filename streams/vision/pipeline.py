@@ -21,7 +21,7 @@ from streams.vision.image import ImageDecodeError, decode_image
 from streams.vision.landmarks import FaceLandmarker
 from streams.vision.mouth import mouth_open_ratio
 from streams.vision.objects import ObjectDetector
-from streams.vision.quality import brightness
+from streams.vision.quality import frame_quality
 
 __all__ = ["VisionPipeline"]
 
@@ -69,7 +69,7 @@ class VisionPipeline:
                 f"the image is {width}x{height}, the frame declares {frame['width']}x{frame['height']}"
             )
         watch.lap("decode")
-        luma = brightness(image)
+        quality = frame_quality(image)
 
         scan = self.faces.scan(image)
         faces: list[Face] = [
@@ -114,9 +114,12 @@ class VisionPipeline:
             "frame_sequence": frame["sequence"],
             "captured_at_ms": frame["captured_at_ms"],
             "observed_at_ms": int(time.time() * 1000),
-            "brightness": round(luma, 2),
-            "too_dark": luma < self.settings.too_dark_brightness,
+            "brightness": quality.brightness,
+            "too_dark": quality.brightness < self.settings.too_dark_brightness,
             "image_too_small": min(width, height) < self.settings.min_image_side,
+            "contrast": quality.contrast,
+            "sharpness": quality.sharpness,
+            "frame_digest": quality.digest,
             "faces": faces,
             "head_pose": pose,
             "gaze": gaze_record,

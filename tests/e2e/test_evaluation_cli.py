@@ -87,7 +87,7 @@ def test_calibrate_writes_a_new_policy_beside_the_old_one(recording, tmp_path):
     args = ("calibrate", str(path), "--labels", str(labels), "--target-false-flag-rate", "0")
     done = integrity(*args, "--policy-dir", str(policies))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0].split() == ["default@1", "default-cal1@1"]
+    assert done.stdout.splitlines()[0].split() == ["default@2", "default-cal1@1"]
     assert f"new policy: {policies / 'default-cal1.yaml'}" in done.stdout.splitlines()
     assert PolicyBook(policies).policies["default-cal1"].version == 1
     assert (policies / "default.yaml").read_bytes() == (POLICY_DIR / "default.yaml").read_bytes()

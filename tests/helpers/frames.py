@@ -13,6 +13,7 @@ from producers.images import encode_jpeg
 from samples.photos import ultralytics_asset as asset
 from samples.photos import zidane_face
 from samples.scenes import scene_image
+from samples.session import jitter
 from schemas.records import Frame, Observation, new_frame, now_ms
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "observation_record",
     "scene_jpeg",
     "timeline",
+    "webcam_jpeg",
     "zidane_face",
 ]
 
@@ -47,6 +49,13 @@ def scene_jpeg(scene: str) -> bytes:
     return encode_jpeg(_scene(scene), 90)
 
 
+@cache
+def webcam_jpeg(scene: str, variant: int) -> bytes:
+    """``scene`` with a little camera shake and sensor noise (one of 8 variants): consecutive frames of a
+    real webcam are never identical, and identical ones are a frozen camera."""
+    return encode_jpeg(jitter(_scene(scene), np.random.default_rng(variant % 8)), 90)
+
+
 def _size(jpeg: bytes) -> tuple[int, int]:
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     return (image.shape[1], image.shape[0]) if image is not None else (640, 480)
@@ -54,7 +63,7 @@ def _size(jpeg: bytes) -> tuple[int, int]:
 
 def frame_record(session_id: str, sequence: int, captured_at_ms: int, scene: str, image: bytes | None = None) -> Frame:
     """A Frame of ``scene`` (or of ``image``, declared at its own size; undecodable bytes as 640x480)."""
-    jpeg = scene_jpeg(scene) if image is None else image
+    jpeg = webcam_jpeg(scene, sequence) if image is None else image
     width, height = _size(jpeg)
     return new_frame(
         session_id,
@@ -95,12 +104,27 @@ def observation_record(session: str, sequence: int, captured_at_ms: int, **chang
         "too_dark": False,
         "image_too_small": False,
         "faces": [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
-        "head_pose": None,
-        "gaze": None,
+        # A readable face has its mesh read (a readable face without one is occluded).
+        "head_pose": {"yaw": 0.0, "pitch": 8.0, "roll": 0.0},
+        "gaze": {
+            "direction": "center",
+            "off_screen": 0.0,
+            "yaw_deg": 0.0,
+            "pitch_deg": 0.0,
+            "eyes_closed": False,
+            "eye_aspect_ratio": 0.3,
+            "mouth_open_ratio": 0.0,
+            "eye_yaw_deg": 0.0,
+            "eye_pitch_deg": -8.4,
+            "baseline": "none",
+        },
         "objects": None,
         "objects_status": "unavailable",
         "timings_ms": {"total": 5.0},
         "conditions": [],
         "events": [],
+        "contrast": 55.0,
+        "sharpness": 1500.0,
+        "frame_digest": f"{sequence:016x}",  # a webcam never repeats a frame exactly
     }
     return observation | changes  # type: ignore[return-value]

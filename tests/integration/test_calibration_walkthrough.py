@@ -68,7 +68,7 @@ def test_calibration_recovers_the_planted_threshold_and_a_worker_uses_the_new_po
     assert str(policies / "default-cal1.yaml") in calibrated.stdout
     assert hashlib.sha256((policies / "default.yaml").read_bytes()).hexdigest() == default_digest  # untouched
     header = (policies / "default-cal1.yaml").read_text()
-    assert "derived from default@1" in header and "flagged recall" in header  # the before/after table
+    assert "derived from default@2" in header and "flagged recall" in header  # the before/after table
 
     after = _evaluate(walkthrough, tmp_path / "after", "--policy", "default-cal1")
     assert after["metrics"]["flagged"]["recall"] == 1.0
@@ -91,5 +91,5 @@ def test_calibration_recovers_the_planted_threshold_and_a_worker_uses_the_new_po
         publish(stack.settings, records)
         default_report = reports_of(stack.settings, "live-default", timeout_s=240)[0]
         calibrated_report = reports_of(stack.settings, "live-calibrated", timeout_s=240)[0]
-    assert (default_report["policy"], default_report["verdict"]) == ("default@1", "review")
+    assert (default_report["policy"], default_report["verdict"]) == ("default@2", "review")
     assert (calibrated_report["policy"], calibrated_report["verdict"]) == ("default-cal1@1", "flagged")

@@ -51,7 +51,7 @@ def test_start_frames_end_gives_a_final_report_and_releases_the_state(settings, 
 
     report = reports_of(settings, "lc-end")[0]
     assert report["reason"] == "ended"
-    assert report["policy"] == "strict@1"
+    assert report["policy"] == "strict@2"
     assert report["frames"] == len(session)
     assert report["verdict"] == final["verdict"]
     assert report["final_risk_score"] == final["risk_score"]

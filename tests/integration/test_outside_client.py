@@ -165,7 +165,7 @@ def test_a_platform_on_confluent_kafka_and_apache_avro(settings, worker, partiti
     assert len(reports) == 1, reports
     report = reports[0]
     # The start record reached the session (its policy) and the end finished it, with every frame.
-    assert report["policy"] == "strict@1" and report["reason"] == "ended" and report["frames"] == sent
+    assert report["policy"] == "strict@2" and report["reason"] == "ended" and report["frames"] == sent
     assert report["candidate_id"] == "alice"
     assert report["time_in_ms"]["face_absent"] == 25 * 200
     # The session lived on one partition only: listed once, ended.

@@ -5,11 +5,13 @@ photos for the whole vision stage."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from producers.images import encode_jpeg
+from producers.images import encode_jpeg, fit
 from samples.photos import astronaut, grace_hopper
 from samples.posed import PoseRenderer
+from samples.session import jitter
 from schemas.records import new_frame
 from streams.screen import ScreenGeometry, parse_aspect, screen_from_metadata
 from streams.settings import BehaviourSettings
@@ -159,11 +161,12 @@ def posed_session(renderer: PoseRenderer, poses: list[tuple[float, float, int]])
     pipeline, analyser, state = VisionPipeline(), BehaviourAnalyser(), None
     gazes, events, seq = [], [], 0
     for yaw, pitch, count in poses:
-        image = renderer.render(yaw, pitch)
+        image = fit(renderer.render(yaw, pitch), 640, 480)
         height, width = image.shape[:2]
-        jpeg = encode_jpeg(image, 90)
+        # A webcam's frames differ by noise; identical ones would be a frozen camera.
+        variants = [encode_jpeg(jitter(image, np.random.default_rng(v)), 90) for v in range(4)]
         for _ in range(count):
-            frame = new_frame("posed", seq, jpeg, width=width, height=height)
+            frame = new_frame("posed", seq, variants[seq % 4], width=width, height=height)
             frame["captured_at_ms"] = seq * INTERVAL_MS
             obs = pipeline.observe(frame)
             state, _, raised = analyser.update(state, obs)

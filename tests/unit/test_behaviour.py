@@ -95,8 +95,8 @@ def test_a_glance_is_not_looking_away():
 def test_darkness_is_low_visibility_never_absence():
     _, timeline, events = run([obs(i, faces=0, dark=True) for i in range(30)])
     assert not any("face_absent" in t for t in timeline)
-    assert "low_visibility" in timeline[-1]
-    assert [e["type"] for e in events] == ["low_visibility"]
+    assert {"low_visibility", "low_light"} == timeline[-1]  # the umbrella, and the reason
+    assert [e["type"] for e in events] == ["low_visibility", "low_light"]
 
 
 def test_an_image_too_small_to_show_a_face_is_low_visibility_never_absence():
@@ -186,5 +186,8 @@ def test_a_gap_in_the_stream_ends_every_behaviour_at_the_last_frame():
         state, conditions, _ = analyser.update(state, frame)
     assert {c["type"] for c in conditions} == {"face_absent"}
     state, conditions, events = analyser.update(state, late)
-    assert [(e["type"], e["details"]["phase"], e["ended_at_ms"]) for e in events] == [("face_absent", "end", 3800)]
+    assert [(e["type"], e["details"]["phase"], e["started_at_ms"], e["ended_at_ms"]) for e in events] == [
+        ("frame_gap", "end", 3800, 63800),  # the gap itself, a closed capture-quality interval
+        ("face_absent", "end", 0, 3800),
+    ]
     assert conditions == []  # a new absence must last its 2 s again

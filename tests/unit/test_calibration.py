@@ -70,7 +70,7 @@ def test_calibration_recovers_the_planted_threshold(calibration, base):
 
 def test_the_before_after_table(calibration):
     lines = comparison_table(calibration, "default-cal1@1")
-    assert lines[0].split() == ["default@1", "default-cal1@1"]
+    assert lines[0].split() == ["default@2", "default-cal1@1"]
     assert lines[2].split() == ["flagged", "recall", f"{calibration.before.metrics.flagged.recall:.2f}", "1.00"]
     assert lines[5].split() == ["false", "flags", "per", "clean", "hour", "0.00", "0.00"]
     assert any(line.startswith("changed: ") and "->" in line for line in lines)
@@ -108,7 +108,7 @@ def test_the_file_says_where_it_came_from(tmp_path, calibration):
     path, policy = write_policy(calibration, tmp_path, "reviews/labels.csv", today=datetime.date(2026, 3, 4))
     text = path.read_text()
     header = [line for line in text.splitlines() if line.startswith("#")]
-    assert header[0] == "# default-cal1: derived from default@1 by `integrity calibrate`."
+    assert header[0] == "# default-cal1: derived from default@2 by `integrity calibrate`."
     assert "#   labels: reviews/labels.csv (12 recorded sessions: 7 cheating, 5 clean)" in header
     assert "#   target: at most 0 false flags per clean session-hour" in header
     assert "#   date: 2026-03-04" in header
@@ -135,7 +135,7 @@ def test_a_start_record_naming_the_calibrated_policy_gets_it(tmp_path, calibrati
             state, _ = engine.apply(state, observation, now_ms=observation["captured_at_ms"])
         report = final_report(engine, state, "ended", now_ms=0)
         verdicts[report["policy"]] = report["verdict"]
-    assert verdicts == {"default@1": "review", "default-cal1@1": "flagged"}  # old verdicts keep their stamp
+    assert verdicts == {"default@2": "review", "default-cal1@1": "flagged"}  # old verdicts keep their stamp
 
 
 def test_calibration_needs_both_decisions_and_a_sane_target(base):

@@ -233,7 +233,7 @@ def test_idle_sessions_are_noticed(engine):
 def test_final_report_explains_the_session(engine):
     state, results = run(engine, timeline("1" * 20 + "0" * 50 + "1" * 20 + "2" * 30 + "1" * 20))
     report = final_report(engine, state, "ended", now_ms=START + 60_000)
-    assert report["frames"] == 140 and report["reason"] == "ended" and report["policy"] == "default@1"
+    assert report["frames"] == 140 and report["reason"] == "ended" and report["policy"] == "default@2"
     assert report["peak_risk_score"] == max(r["risk_score"] for r in results)
     assert 0 < report["mean_risk_score"] < report["peak_risk_score"]
     assert report["time_in_ms"]["face_absent"] == 50 * 200
@@ -290,6 +290,6 @@ def test_context_policies_judge_what_their_context_allows():
 def test_every_result_names_the_policy_and_its_version(engine):
     assert {"default", "strict", "interview", "exam", "open-book"} <= set(PolicyBook().policies)
     results = in_context("open-book", holding("book_visible", 2))
-    assert {r["policy"] for r in results} == {"open-book@1"}
+    assert {r["policy"] for r in results} == {"open-book@2"}
     state, results = run(engine, timeline("1" * 5))
-    assert results[0]["policy"] == "default@1" and engine.result(state, final=True)["policy"] == "default@1"
+    assert results[0]["policy"] == "default@2" and engine.result(state, final=True)["policy"] == "default@2"

@@ -47,7 +47,7 @@ def test_a_replay_is_what_the_engine_gives_frame_by_frame(book):
     replay = replay_session(session, RiskEngine(book))
     assert [_timeless(r) for r in replay.results] == [_timeless(r) for r in expected]
     assert replay.report == report
-    assert replay.report["verdict"] == "flagged" and report["policy"] == "default@1"
+    assert replay.report["verdict"] == "flagged" and report["policy"] == "default@2"
 
     outcome = _by_id(evaluate([session], {}, book))["s"]
     assert outcome.verdict == report["verdict"] and outcome.report == report
@@ -152,7 +152,7 @@ def test_a_forced_policy_judges_every_session(book):
     named = _by_id(evaluate(sessions, {}, book))
     forced = _by_id(evaluate(sessions, {}, book, policy="strict"))
     strict = book.policies["strict"]
-    assert {o.policy for o in named.values()} == {"default@1"}  # no start record: the book's default
+    assert {o.policy for o in named.values()} == {"default@2"}  # no start record: the book's default
     assert {o.policy for o in forced.values()} == {strict.id}
     assert forced["a"].peak_risk != named["a"].peak_risk
     with pytest.raises(KeyError, match="no policy 'nope'"):
@@ -173,7 +173,7 @@ def test_the_json_form_is_json_and_leaves_the_per_frame_risk_out(book):
     }
     assert math.isclose(data["metrics"]["false_flags_per_clean_hour"], 3600 / 51.6)
     assert data["unlabelled"] == ["nobody-asked"] and data["missing"] == ["not-recorded"]
-    assert data["thresholds"] == {"default@1": {"review_at": 30.0, "flagged_at": 60.0}}
+    assert data["thresholds"] == {"default@2": {"review_at": 30.0, "flagged_at": 60.0}}
     session = next(s for s in data["sessions"] if s["session_id"] == "cheat-long")
     assert "risk" not in session and session["flagged"] and session["report"]["verdict"] == "flagged"
     assert session["detected"] == [{"behaviour": "face_absent", "start_s": 4.0, "end_s": 24.0, "confirmed": True}]

@@ -11,7 +11,7 @@ import pytest
 
 from schemas import HISTORY_DIR, RecordDecodeError, codec_for
 from schemas.published import TOP_LEVEL
-from tests.unit.test_schemas import OBSERVATION, RESULT
+from tests.unit.test_schemas import OBSERVATION, REPORT, RESULT
 
 
 def _previous(name: str, fingerprint: str) -> avro.schema.Schema:
@@ -61,19 +61,33 @@ def test_a_session_control_of_the_previous_version_is_read_with_the_new_fields_d
     assert codec_for("SessionControl").decode(data) == newer
 
 
-def test_results_and_observations_of_the_previous_version_read_with_the_new_fields_defaulted():
-    result = dict(RESULT)
-    for added in ("policy", "gaze_off_screen", "gaze_yaw_deg", "gaze_pitch_deg", "gaze_baseline"):
-        del result[added]
+def test_results_reports_and_observations_of_the_previous_version_read_with_the_new_fields_defaulted():
+    added = {
+        "policy": "",
+        "gaze_off_screen": None,
+        "gaze_yaw_deg": None,
+        "gaze_pitch_deg": None,
+        "gaze_baseline": "none",
+        "unassessable_s": 0.0,
+        "unassessable_share": 0.0,
+    }
+    result = {name: value for name, value in RESULT.items() if name not in added}
     data = _written_by_an_old_producer(_previous("Result", "cd600d63a2fc18e4"), result)
-    defaults = {"policy": "", "gaze_off_screen": None, "gaze_yaw_deg": None, "gaze_pitch_deg": None}
-    assert codec_for("Result").decode(data) == result | defaults | {"gaze_baseline": "none"}
-    observation = {**OBSERVATION, "gaze": dict(OBSERVATION["gaze"])}
-    for added in ("eye_yaw_deg", "eye_pitch_deg", "baseline"):
-        del observation["gaze"][added]
+    assert codec_for("Result").decode(data) == result | added
+
+    added = {"unassessable_s": 0.0, "unassessable_share": 0.0, "quality_s": {}}
+    report = {name: value for name, value in REPORT.items() if name not in added}
+    data = _written_by_an_old_producer(_previous("FinalReport", "8dbdaaec46b15ba3"), report)
+    assert codec_for("FinalReport").decode(data) == report | added
+
+    added = {"contrast": None, "sharpness": None, "frame_digest": ""}
+    observation = {name: value for name, value in OBSERVATION.items() if name not in added}
+    observation["gaze"] = {
+        k: v for k, v in OBSERVATION["gaze"].items() if k not in ("eye_yaw_deg", "eye_pitch_deg", "baseline")
+    }
     data = _written_by_an_old_producer(_previous("Observation", "29e738d533498cee"), observation)
     gaze = observation["gaze"] | {"eye_yaw_deg": 0.0, "eye_pitch_deg": 0.0, "baseline": "none"}
-    assert codec_for("Observation").decode(data) == observation | {"gaze": gaze}
+    assert codec_for("Observation").decode(data) == observation | added | {"gaze": gaze}
 
 
 def test_history_files_are_named_by_their_fingerprint_and_none_is_current():

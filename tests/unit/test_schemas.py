@@ -23,6 +23,9 @@ OBSERVATION = {
     "brightness": 110.5,
     "too_dark": False,
     "image_too_small": False,
+    "contrast": 55.5,
+    "sharpness": 1200.0,
+    "frame_digest": "0123456789abcdef",
     "faces": [{"confidence": 0.9, "x": 0.1, "y": 0.2, "width": 0.3, "height": 0.4, "too_small": False}],
     "head_pose": {"yaw": 12.0, "pitch": 8.0, "roll": -2.0},
     "gaze": {
@@ -63,11 +66,13 @@ RESULT = {
     "recent_events": [EVENT],
     "processing_time_ms": 6.5,
     "final": False,
-    "policy": "default@1",
+    "policy": "default@2",
     "gaze_off_screen": 0.1,
     "gaze_yaw_deg": 3.5,
     "gaze_pitch_deg": -1.25,
     "gaze_baseline": "set",
+    "unassessable_s": 1.5,
+    "unassessable_share": 0.05,
 }
 CONTROL = {
     "session_id": "s1",
@@ -82,7 +87,7 @@ CONTROL = {
 REPORT = {
     "session_id": "s1",
     "candidate_id": "c1",
-    "policy": "default@1",
+    "policy": "default@2",
     "reason": "expired",
     "started_at_ms": 1_700_000_000_000,
     "ended_at_ms": 1_700_000_600_000,
@@ -101,6 +106,9 @@ REPORT = {
         {"type": "face_absent", "started_at_ms": 1_700_000_100_000, "ended_at_ms": 1_700_000_112_000, "evidence": 9.1}
     ],
     "reasons": [{"event_type": "face_absent", "share": 0.8}, {"event_type": "looking_away", "share": 0.2}],
+    "unassessable_s": 42.0,
+    "unassessable_share": 0.07,
+    "quality_s": {"low_light": 30.0, "frame_gap": 12.0},
 }
 DEAD_LETTER = {
     "source_topic": "integrity.frames",
