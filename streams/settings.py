@@ -332,10 +332,26 @@ class BehaviourSettings:
         "INTEGRITY_BEHAVIOUR_UNBASELINED_WIDEN",
         "factor on the gaze limits while a session has no baseline (collecting, or missing)",
     )
-    reading_glances: int = setting(
-        4, "INTEGRITY_BEHAVIOUR_READING_GLANCES", "separate glances to one side within the window that make reading"
+    # Patterns (streams/vision/patterns.py). Judgements: four visits to one spot in a minute is a habit
+    # (a phone, notes), not thinking; 12 degrees holds one spot against the gaze's noise.
+    fixation_glances: int = setting(
+        4,
+        "INTEGRITY_BEHAVIOUR_FIXATION_GLANCES",
+        "separate glances to one off-screen spot within the window that make a fixation",
     )
-    reading_window_s: float = setting(30.0, "INTEGRITY_BEHAVIOUR_READING_WINDOW_S", "window of the reading pattern")
+    fixation_window_s: float = setting(60.0, "INTEGRITY_BEHAVIOUR_FIXATION_WINDOW_S", "window of the fixation pattern")
+    fixation_spread_deg: float = setting(
+        12.0, "INTEGRITY_BEHAVIOUR_FIXATION_SPREAD_DEG", "how close (degrees) glances must land to be one spot"
+    )
+    reading_sweeps: int = setting(
+        3,
+        "INTEGRITY_BEHAVIOUR_READING_SWEEPS",
+        "horizontal sweeps (a slow drift, a fast return) within the window that make reading",
+    )
+    reading_window_s: float = setting(20.0, "INTEGRITY_BEHAVIOUR_READING_WINDOW_S", "window of the reading pattern")
+    reading_sweep_deg: float = setting(
+        6.0, "INTEGRITY_BEHAVIOUR_READING_SWEEP_DEG", "the smallest drift of the gaze (degrees) that is a sweep"
+    )
     # The packaged faces read 0.00 with closed lips and 0.17 smiling with teeth; one opening (a smile,
     # a yawn) is never talking.
     talking_openings: int = setting(

@@ -12,7 +12,6 @@ The state is a plain dict (JSON-safe) so a Faust table can hold it per session.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +19,12 @@ from schemas.records import QUALITY_KINDS, Condition, Event, Observation
 from streams.settings import BehaviourSettings, VisionSettings
 from streams.vision.baseline import GazeBaseline
 from streams.vision.gaze import screen_limits
+from streams.vision.patterns import GlancePatterns, PatternSettings
 
 __all__ = ["BEHAVIOURS", "BehaviourAnalyser", "BehaviourState"]
 
-# What the behaviour table holds per session: tracks per behaviour, recent glances and mouth openings.
+# What the behaviour table holds per session: tracks per behaviour, glance patterns, mouth openings,
+# the gaze baseline.
 BehaviourState = dict[str, Any]
 
 BEHAVIOURS = (
@@ -34,6 +35,7 @@ BEHAVIOURS = (
     "phone_visible",
     "book_visible",
     "laptop_visible",
+    "fixation_pattern",
     "reading_pattern",
     "talking",
     "low_visibility",
@@ -58,6 +60,7 @@ def _rules(settings: BehaviourSettings) -> dict[str, _Rule]:
         "phone_visible": _Rule(min_frames=settings.object_frames),
         "book_visible": _Rule(min_frames=settings.object_frames),
         "laptop_visible": _Rule(min_frames=settings.object_frames),
+        "fixation_pattern": _Rule(),
         "reading_pattern": _Rule(),
         "talking": _Rule(),
         "low_visibility": _Rule(min_s=1.0),
@@ -73,6 +76,16 @@ class BehaviourAnalyser:
     def __init__(self, settings: BehaviourSettings | None = None, vision: VisionSettings | None = None) -> None:
         self.settings = settings = settings or BehaviourSettings()
         self.rules = _rules(settings)
+        self.patterns = GlancePatterns(
+            PatternSettings(
+                fixation_glances=settings.fixation_glances,
+                fixation_window_s=settings.fixation_window_s,
+                fixation_spread_deg=settings.fixation_spread_deg,
+                reading_sweeps=settings.reading_sweeps,
+                reading_window_s=settings.reading_window_s,
+                sweep_deg=settings.reading_sweep_deg,
+            )
+        )
         self.vision = vision = vision or VisionSettings()
         self.baseline = GazeBaseline(
             screen_limits(vision),
@@ -110,8 +123,10 @@ class BehaviourAnalyser:
         """``state`` with every part a session's state has (a new session's, from None). A session's
         baseline or screen may be set by its start record before its first frame."""
         state = state if state is not None else {}
-        for key, empty in (("last_sequence", -1), ("tracks", {}), ("glances", []), ("mouth", [])):
+        for key, empty in (("last_sequence", -1), ("tracks", {}), ("mouth", [])):
             state.setdefault(key, empty)
+        state.setdefault("patterns", GlancePatterns.fresh())
+        state.pop("glances", None)  # the reading rule's state before patterns (streams.vision.patterns)
         state.setdefault("baseline", GazeBaseline.restart(None))
         return state
 
@@ -126,7 +141,7 @@ class BehaviourAnalyser:
             if track.get("active"):
                 events.append(self._event(kind, track, obs, ended_at=track.get("clear_since") or last))
             track.update(since=None, frames=0, active=False, clear_since=None)
-        state["glances"].clear()
+        self.patterns.reset(state["patterns"])
         state["mouth"].clear()
         return events
 
@@ -193,20 +208,13 @@ class BehaviourAnalyser:
         if gaze is not None and not (cannot_see or quality["occluded"]):
             away = gaze["direction"] != "center"
             signals["looking_away"] = (away, gaze["off_screen"] if away else 1.0 - gaze["off_screen"])
-            signals["reading_pattern"] = (self._reading(state, gaze["direction"], now), 1.0)
+            fixation, reading = self.patterns.update(state["patterns"], away, gaze["yaw_deg"], gaze["pitch_deg"], now)
+            for kind, seen in (("fixation_pattern", fixation), ("reading_pattern", reading)):
+                signals[kind] = (seen.holds, 1.0)
+                if seen.holds:  # the evidence that made it, for the event that starts it
+                    state["tracks"].setdefault(kind, {})["details"] = seen.details
             signals["talking"] = (self._talking(state, gaze["mouth_open_ratio"], now), 1.0)
         return signals
-
-    def _reading(self, state: BehaviourState, direction: str, now: int) -> bool:
-        """Repeated separate glances to the same side within the window (notes, a second screen)."""
-        glances: list[list[Any]] = state["glances"]
-        if direction != "center" and direction != state.get("last_direction", "center"):
-            glances.append([now, direction])
-        state["last_direction"] = direction
-        horizon = now - self.settings.reading_window_s * 1000
-        glances[:] = [glance for glance in glances if glance[0] >= horizon]
-        per_side = Counter(side for _, side in glances)
-        return max(per_side.values(), default=0) >= self.settings.reading_glances
 
     def _talking(self, state: BehaviourState, mouth_ratio: float, now: int) -> bool:
         """The mouth opening and closing repeatedly within the window: speech, not a yawn."""
@@ -260,6 +268,7 @@ class BehaviourAnalyser:
     def _event(kind: str, track: dict[str, Any], obs: Observation, ended_at: int | None) -> Event:
         session_id = obs["session_id"]
         details = {"phase": "start" if ended_at is None else "end", "frames": str(track["frames"])}
+        details.update(track.get("details") or {})
         if ended_at is not None:
             details["duration_ms"] = str(ended_at - track["since"])
         return {

@@ -106,14 +106,49 @@ def test_an_image_too_small_to_show_a_face_is_low_visibility_never_absence():
     assert [e["type"] for e in events] == ["low_visibility"]
 
 
-def test_repeated_glances_to_one_side_are_a_reading_pattern():
-    directions = (["center"] * 3 + ["right"] * 2) * 5  # five short glances right, 1 s apart
-    _, timeline, _ = run([obs(i, direction=d) for i, d in enumerate(directions)])
-    assert "reading_pattern" in timeline[-1]
+def looking(seq: int, yaw: float, pitch: float = 0.0) -> dict:
+    """A frame whose gaze points ``yaw``/``pitch`` degrees from the screen's centre."""
+    frame = obs(seq)
+    frame["head_pose"] = {"yaw": yaw, "pitch": pitch, "roll": 0.0}
+    frame["gaze"].update(yaw_deg=yaw, pitch_deg=pitch)
+    return frame
+
+
+def glances(spots: list[tuple[float, float]], on_screen: int = 4, away: int = 3) -> list[dict]:
+    """Short glances (``away`` frames each) to each spot, ``on_screen`` frames apart."""
+    frames: list[dict] = []
+    for yaw, pitch in spots:
+        frames += [looking(len(frames), 0.0) for _ in range(on_screen)]
+        frames += [looking(len(frames), yaw, pitch) for _ in range(away)]
+    return frames
+
+
+def test_glances_again_and_again_to_one_spot_are_a_fixation_with_their_evidence():
+    # A phone under the screen, to the left: five short glances to it in 7 s.
+    _, timeline, events = run(glances([(-30.0, 40.0), (-28.0, 42.0), (-31.0, 38.0), (-29.0, 41.0), (-30.0, 40.0)]))
+    assert "fixation_pattern" in timeline[-1]
     assert not any("looking_away" in t for t in timeline)  # each glance is too short on its own
-    mixed = (["center"] * 3 + ["right"] * 2 + ["center"] * 3 + ["left"] * 2) * 2
-    _, timeline, _ = run([obs(i, direction=d) for i, d in enumerate(mixed)])
-    assert "reading_pattern" not in timeline[-1]
+    (start,) = [e for e in events if e["type"] == "fixation_pattern"]
+    assert start["details"]["glances"] == "4" and start["details"]["direction"] == "down-left"
+    assert start["details"]["glance_ms"].split(",")[:3] == ["600", "600", "600"]
+
+
+def test_glances_scattered_at_random_are_not_a_pattern():
+    spots = [(-30.0, 0.0), (30.0, 0.0), (0.0, -30.0), (25.0, 35.0), (-30.0, 40.0), (35.0, -20.0)]
+    _, timeline, _ = run(glances(spots))
+    assert not any("fixation_pattern" in t for t in timeline)
+
+
+def test_horizontal_sweeps_are_reading_a_steady_look_is_not():
+    # Looking down at notes, the eyes drifting across each line (2 degrees a frame) and jumping back.
+    line = [-8.0, -6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0]
+    yaws = line * 5
+    _, timeline, events = run([looking(i, yaw, 35.0) for i, yaw in enumerate(yaws)])
+    assert "reading_pattern" in timeline[-1]
+    (start,) = [e for e in events if e["type"] == "reading_pattern"]
+    assert start["details"]["sweeps"] == "3" and start["details"]["sweep_deg"] == "16.0"
+    _, timeline, _ = run([looking(i, (-1.0) ** i, 35.0) for i in range(45)])  # the gaze's noise
+    assert not any("reading_pattern" in t for t in timeline)
 
 
 def test_a_mouth_opening_and_closing_is_talking_a_smile_is_not():
