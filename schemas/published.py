@@ -22,7 +22,7 @@ __all__ = ["PUBLISHED_DIR", "TOP_LEVEL", "loading_order", "published_files", "st
 
 PUBLISHED_DIR = SCHEMA_DIR / "published"
 # The records that travel on a topic, as opposed to the types nested inside them.
-TOP_LEVEL = ("Frame", "SessionControl", "Observation", "Result", "FinalReport", "DeadLetter")
+TOP_LEVEL = ("Frame", "SessionControl", "Observation", "Result", "FinalReport", "DeadLetter", "Review")
 
 
 _KEY_ORDER = ("name", "type", "doc", "symbols", "items", "values", "default", "fields")

@@ -29,6 +29,8 @@ __all__ = [
     "Reason",
     "Recorded",
     "Result",
+    "Review",
+    "ReviewDecision",
     "SessionAction",
     "SessionControl",
     "Verdict",
@@ -169,6 +171,23 @@ class Result(TypedDict):
     gaze_baseline: str
     unassessable_s: float
     unassessable_share: float
+
+
+ReviewDecision = Literal["confirmed", "dismissed"]
+
+
+class Review(TypedDict):
+    session_id: str
+    review_id: str
+    decision: ReviewDecision
+    event_id: str | None
+    behaviour: str
+    started_at_ms: int
+    ended_at_ms: int
+    policy: str
+    reviewer: str
+    note: str
+    at_ms: int
 
 
 class SessionControl(TypedDict):

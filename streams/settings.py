@@ -174,6 +174,7 @@ class TopicSettings:
     )
     dead_letter: str = setting("integrity.dead-letter", "INTEGRITY_TOPIC_DEAD_LETTER", "topic of refused records")
     reports: str = setting("integrity.reports", "INTEGRITY_TOPIC_REPORTS", "topic of the final reports")
+    reviews: str = setting("integrity.reviews", "INTEGRITY_TOPIC_REVIEWS", "topic of reviewers' decisions (Review)")
     # One count for every session-keyed topic: the risk table reads partition-locally, so the events
     # topic, the control topic and the table's changelog must be co-partitioned.
     partitions: int = setting(
@@ -191,14 +192,14 @@ class TopicSettings:
     )
 
     # The fields that name topics, in the order the topics are created.
-    NAMES: ClassVar[tuple[str, ...]] = ("frames", "events", "results", "control", "dead_letter", "reports")
+    NAMES: ClassVar[tuple[str, ...]] = ("frames", "events", "results", "control", "dead_letter", "reports", "reviews")
 
     def all(self) -> tuple[str, ...]:
         return tuple(getattr(self, name) for name in self.NAMES)
 
     def inputs(self) -> frozenset[str]:
         """The topics the agents read."""
-        return frozenset({self.frames, self.events, self.control})
+        return frozenset({self.frames, self.events, self.control, self.reviews})
 
     def prefixed(self, prefix: str) -> TopicSettings:
         """Every topic name with ``prefix`` in front."""

@@ -15,6 +15,8 @@ __all__ = [
     "frames_topic",
     "reports_topic",
     "results_topic",
+    "reviews",
+    "reviews_topic",
     "sessions",
 ]
 
@@ -37,6 +39,7 @@ results_topic = _topic(_topics.results, "Result")
 control_topic = _topic(_topics.control, "SessionControl")
 dead_letter_topic = _topic(_topics.dead_letter, "DeadLetter")
 reports_topic = _topic(_topics.reports, "FinalReport")
+reviews_topic = _topic(_topics.reviews, "Review")
 
 # Session id -> SessionState as a dict. RocksDB locally, its changelog topic on the broker.
 # Keys are the session id's UTF-8 bytes, exactly like the stream keys: table_route then computes the
@@ -47,3 +50,7 @@ sessions = app.Table("sessions", default=None, partitions=_topics.partitions, ke
 # Session id -> the behaviour analyser's state (streams.vision.behaviour), written by the detection
 # agent from the frames topic, which is keyed by session id the same way.
 behaviour = app.Table("behaviour", default=None, partitions=_topics.partitions, key_type=str)
+
+# Session id -> its reviews (Review records, oldest first, bounded), written by the reviews agent. Not
+# released with the session: reviewers come back hours or days after it ended.
+reviews = app.Table("reviews", default=None, partitions=_topics.partitions, key_type=str)

@@ -15,7 +15,7 @@ import math
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from schemas.records import Frame, Observation, SessionControl
+from schemas.records import Frame, Observation, Review, SessionControl
 from streams.redelivery import ANSWERED_KEPT
 from streams.screen import screen_from_metadata
 from streams.settings import IngressSettings
@@ -206,3 +206,27 @@ def observation_refusal(observation: Observation) -> str | None:
 
 # Fields that are shares or scores in 0..1 wherever they appear (faces, objects, conditions, events, gaze).
 _UNIT_INTERVAL = {"confidence", "off_screen", "x", "y", "width", "height"}
+
+
+# A reviewer's note is a few sentences; a page is still fine, a file pasted in is not.
+MAX_NOTE_LENGTH = 2000
+
+
+def review_refusal(review: Review, received_ms: int, limits: IngressSettings) -> str | None:
+    """Why a Review is refused, or None: ids as everywhere, a range that runs forwards, a known clock."""
+    return (
+        _id_refusal("session id", review["session_id"], limits, required=True)
+        or _id_refusal("review id", review["review_id"], limits, required=True)
+        or _id_refusal("reviewer", review["reviewer"], limits, required=True)
+        or (
+            f"the reviewed range ends ({review['ended_at_ms']}) before it starts ({review['started_at_ms']})"
+            if review["ended_at_ms"] < review["started_at_ms"]
+            else None
+        )
+        or (
+            f"the note is {len(review['note'])} characters long, over the {MAX_NOTE_LENGTH} allowed"
+            if len(review["note"]) > MAX_NOTE_LENGTH
+            else None
+        )
+        or _clock_refusal("at_ms", review["at_ms"], received_ms, limits)
+    )

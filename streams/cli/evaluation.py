@@ -9,19 +9,23 @@ docs/EVALUATION.md describes the labels, the metrics and the search.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from aiokafka.errors import KafkaConnectionError
 from tqdm import tqdm
 
 from streams.risk.calibration import CalibrationError, calibrate, comparison_table, write_policy
 from streams.risk.evaluation import Evaluation, RecordedSession, SessionOutcome, evaluate, load_sessions, policy_book_of
 from streams.risk.labels import LabelError, SessionLabel, load_labels
 from streams.risk.policy import POLICY_DIR, PolicyBook, load_policy
+from streams.risk.reviews import ReviewReport, labels_from_reviews, review_report
 from streams.settings import Settings, load_settings
 
 __all__ = ["DEFAULT_ACCURACY_DOC", "DEFAULT_EVALUATION_DIR", "add_evaluation_commands", "format_evaluation"]
@@ -84,7 +88,7 @@ def add_evaluation_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
         help="the most false flags (clean sessions flagged) per clean session-hour",
     )
     p.add_argument("--policy", metavar="NAME", help="the policy to start from (default: the default policy)")
-    p.set_defaults(func=_run_calibrate)
+    p.set_defaults(func=_run_calibrate, usage_error=p.error)
 
 
 def _common(p: argparse.ArgumentParser, required: bool) -> None:
@@ -95,7 +99,13 @@ def _common(p: argparse.ArgumentParser, required: bool) -> None:
         metavar="RECORDING",
         help="recording files (integrity record)",
     )
-    p.add_argument("--labels", required=required, type=Path, metavar="FILE", help="reviewer labels, .csv or .json")
+    p.add_argument("--labels", type=Path, metavar="FILE", help="reviewer labels, .csv or .json")
+    p.add_argument(
+        "--reviews",
+        action="store_true",
+        help="labels from the reviews topic instead (reviewers' decisions, Review records, read from the broker); "
+        "evaluate with --reviews and no RECORDING: what reviewers said per policy version and behaviour",
+    )
     p.add_argument("--policy-dir", type=Path, metavar="DIR", help="policy folder (default INTEGRITY_RISK_POLICY_DIR)")
 
 
@@ -110,12 +120,27 @@ def _progress(desc: str, unit: str) -> Iterator[tqdm]:
         yield bar
 
 
-def _inputs(args: argparse.Namespace, settings: Settings) -> tuple[Path, PolicyBook, dict[str, SessionLabel]]:
-    """The policy folder, its book, and the labels (checked against the behaviours its policies weigh)."""
+def _book(args: argparse.Namespace, settings: Settings) -> tuple[Path, PolicyBook]:
     directory = Path(args.policy_dir or settings.risk.policy_dir or POLICY_DIR)
-    book = PolicyBook(directory, settings.risk.default_policy)
+    return directory, PolicyBook(directory, settings.risk.default_policy)
+
+
+def _labels(
+    args: argparse.Namespace, settings: Settings, book: PolicyBook, sessions: list[RecordedSession]
+) -> dict[str, SessionLabel]:
+    """The labels file's (checked against the behaviours the policies weigh), or the reviews topic's."""
+    if args.reviews:
+        from streams.kafka.reader import read_all
+
+        reviews = asyncio.run(read_all(settings, settings.topics.reviews, "Review"))
+        return labels_from_reviews(reviews, {s.session_id: s.first_captured_at_ms for s in sessions})
     weighed = {kind for policy in book.policies.values() for kind in policy.behaviours}
-    return directory, book, load_labels(args.labels, weighed)
+    return load_labels(args.labels, weighed)
+
+
+def _check_label_source(args: argparse.Namespace, usage_error: Callable[[str], None]) -> None:
+    if bool(args.labels) == bool(args.reviews):
+        usage_error("give the labels one way: --labels FILE, or --reviews (the reviews topic)")
 
 
 def _sessions(paths: list[Path], settings: Settings) -> list[RecordedSession]:
@@ -136,14 +161,18 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         return _run_accuracy(args)
     if args.weights:
         args.usage_error("--weights goes with --accuracy")
-    if not args.recordings or not args.labels:
-        args.usage_error(
-            "give RECORDING... and --labels FILE (recorded sessions against reviewer labels), or --accuracy"
-        )
     args.out = Path(args.out) if args.out else DEFAULT_EVALUATION_DIR
+    if args.reviews and not args.recordings:
+        return _run_review_report(args)
+    if not args.recordings:
+        args.usage_error(
+            "give RECORDING... with --labels FILE or --reviews (recorded sessions against reviewer labels), "
+            "--reviews alone (what reviewers said), or --accuracy"
+        )
+    _check_label_source(args, args.usage_error)
     settings = load_settings()
     try:
-        _, book, labels = _inputs(args, settings)
+        _, book = _book(args, settings)
         forced = None
         if args.policy and (args.policy.endswith((".yaml", ".yml")) or Path(args.policy).is_file()):
             policy = load_policy(Path(args.policy))
@@ -153,6 +182,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                 raise ValueError(f"no policy {args.policy!r} (known: {', '.join(sorted(book.policies))})")
             forced = args.policy
         sessions = _sessions(args.recordings, settings)
+        labels = _labels(args, settings, book, sessions)
     except (LabelError, OSError, ValueError) as exc:
         return _refuse("evaluate", str(exc))
     if not sessions:
@@ -284,13 +314,15 @@ def format_evaluation(evaluation: Evaluation) -> list[str]:
 
 
 def _run_calibrate(args: argparse.Namespace) -> int:
+    _check_label_source(args, args.usage_error)
     settings = load_settings()
     try:
-        directory, book, labels = _inputs(args, settings)
+        directory, book = _book(args, settings)
         name = args.policy or book.default
         if name not in book.policies:
             raise ValueError(f"no policy {name!r} in {directory} (known: {', '.join(sorted(book.policies))})")
         sessions = _sessions(args.recordings, settings)
+        labels = _labels(args, settings, book, sessions)
         with _progress("candidate policies", "policy") as bar:
             calibration = calibrate(
                 sessions, labels, book.policies[name], args.target_false_flag_rate, on_candidate=_update(bar)
@@ -309,7 +341,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
         print("\n".join(comparison_table(calibration)))
         print(f"nothing written: no change to {calibration.base.id} does better on these sessions")
         return 0
-    path, policy = write_policy(calibration, directory, str(args.labels))
+    path, policy = write_policy(calibration, directory, str(args.labels) if args.labels else "the reviews topic")
     print("\n".join(comparison_table(calibration, policy.id)))
     print(f"new policy: {path}")
     print(f"sessions use it when their start record names policy {policy.name!r} (workers read the folder at start)")
@@ -322,3 +354,65 @@ def _update(bar: tqdm) -> Callable[[int, int], None]:
         bar.update(done - bar.n)
 
     return update
+
+
+# -- evaluate --reviews -------------------------------------------------------------------------------
+
+
+def _run_review_report(args: argparse.Namespace) -> int:
+    from streams.kafka.reader import read_all
+
+    settings = load_settings()
+    topics = settings.topics
+
+    async def read() -> tuple[list[Any], list[Any]]:
+        return (
+            await read_all(settings, topics.reviews, "Review"),
+            await read_all(settings, topics.reports, "FinalReport"),
+        )
+
+    try:
+        reviews, reports = asyncio.run(read())
+    except KafkaConnectionError as exc:
+        return _refuse("evaluate", f"cannot reach the broker at {settings.broker.bootstrap_servers}: {exc}")
+    report = review_report(reviews, reports)
+    for line in format_review_report(report, len(reviews)):
+        print(line)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "reviews.json"
+    path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
+def format_review_report(report: ReviewReport, reviews: int) -> list[str]:
+    """Per policy version and behaviour: reviewers' precision and false flags per clean session-hour;
+    then how each moved from a policy's previous version to its latest."""
+    lines = [f"{reviews} reviews; per policy version and behaviour (precision: confirmed of reviewed)"]
+    lines.append(
+        f"{'policy':<20} {'behaviour':<18} {'confirmed':>9} {'dismissed':>9} {'precision':>9} {'false/clean h':>13}"
+    )
+    for name, policy in sorted(report.policies.items()):
+        lines.append(
+            f"{name:<20} {'(sessions)':<18} {policy.sessions:>9} judged, {policy.reviewed} reviewed, "
+            f"{policy.clean_hours:.3f} clean h"
+        )
+        for kind, tally in sorted(policy.behaviours.items()):
+            lines.append(
+                f"{name:<20} {kind:<18} {tally.confirmed:>9} {tally.dismissed:>9} {_ratio(tally.precision):>9} "
+                f"{_ratio(policy.false_flags_per_clean_hour(kind)):>13}"
+            )
+    moved = report.moved()
+    if not moved:
+        lines.append("no policy has two versions reviewed yet: nothing to compare")
+    for name, change in moved.items():
+        for kind, delta in change["behaviours"].items():
+            lines.append(
+                f"{name} {change['from']} -> {change['to']}: {kind} precision {_signed(delta['precision'])}, "
+                f"false flags per clean hour {_signed(delta['false_flags_per_clean_hour'])}"
+            )
+    return lines
+
+
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"

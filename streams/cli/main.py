@@ -15,6 +15,7 @@ demo      all of the above together, on the embedded broker; Ctrl-C stops it cle
 screenshot the worker's dashboard in headless chromium, written to a PNG
 gateway   the HTTP and WebSocket API for platforms without a Kafka client (hash-key: an API key's hash)
 capture   publish a webcam, stream URL or video file live as one session (frames sampled at --fps)
+review    publish a reviewer's decision about a session's event (confirmed or dismissed)
 settings  every setting with its variable, default and current value
 schemas   the published, self-contained schemas, and the loading order of the source files
 bench     benchmarks: printed figures and a JSON file
@@ -37,6 +38,7 @@ from streams.cli.capture import add_capture_command
 from streams.cli.evaluation import add_evaluation_commands
 from streams.cli.gateway import add_gateway_command
 from streams.cli.recording import add_recording_commands
+from streams.cli.reviews import add_review_command
 from streams.cli.screenshot import add_screenshot_command
 from streams.settings import EMBEDDED_BOOTSTRAP, SettingsError, declared, flag_help, load_settings, markdown_table
 from streams.vision.objects import WeightsError
@@ -340,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_gateway_command(sub)
     add_capture_command(sub)
+    add_review_command(sub)
 
     p = sub.add_parser("verdicts", help="follow the results topic")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

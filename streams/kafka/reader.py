@@ -19,7 +19,7 @@ from schemas import RecordDecodeError, codec_for
 from streams.kafka.clients import consumer_options
 from streams.settings import Settings
 
-__all__ = ["TopicReader", "collect", "follow"]
+__all__ = ["TopicReader", "collect", "follow", "read_all"]
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +92,19 @@ async def collect(
         while len(found) < count and time.monotonic() < deadline:
             found.extend(record for record in await reader.poll() if want(record))
     return found[:count]
+
+
+async def read_all(
+    settings: Settings, topic: str, record_name: str, idle_s: float = 1.0, start_s: float = 5.0
+) -> list[Any]:
+    """Every record of ``topic`` there is now: read from the start until nothing more has come for
+    ``idle_s`` (an empty topic: for ``start_s``, the time a first fetch may take). Not up to the end
+    offsets alone: the embedded broker reports them short of the real end after batched produces."""
+    found: list[Any] = []
+    started = time.monotonic()
+    async with TopicReader(settings, topic, record_name) as reader:
+        while True:
+            batch = await reader.poll(idle_s)
+            found.extend(batch)
+            if not batch and (found or time.monotonic() - started >= start_s):
+                return found

@@ -19,7 +19,7 @@ from aiohttp import web as aiohttp_web
 from streams.agents.risk import engine
 from streams.app import app
 from streams.risk.state import is_ended
-from streams.topics import sessions
+from streams.topics import reviews, sessions
 from streams.web.access import forwarded_credentials, protected
 from streams.web.peers import gather_from_others, session_row
 
@@ -75,6 +75,9 @@ def session_snapshot(state: Mapping[str, Any]) -> dict[str, Any]:
         "flagged_at": policy.flagged_at,
         "intervals": sorted(intervals, key=lambda i: i["start"]),
         "final_report": report,
+        # Reviewers' decisions, shown beside the behaviours they are about (the reviews table is
+        # partitioned as the sessions one: this worker has them).
+        "reviews": reviews.get(state["session_id"]) or [],
     }
 
 

@@ -10,7 +10,7 @@ from streams.agents.processing import forwarded, pending_records, redelivered
 from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
 from streams.risk.state import is_ended
-from streams.topics import sessions
+from streams.topics import reviews, sessions
 from streams.web.access import forwarded_credentials, protected
 from streams.web.health import current as health_now
 from streams.web.metrics import CONTENT_TYPE_LATEST, exposition, set_gauges
@@ -93,7 +93,11 @@ async def get_session(web, request, session_id: str):
             except Exception as exc:  # the owner is down or restarting: say so, do not guess
                 return web.json({"error": f"the worker owning it ({owner}) did not answer: {exc!r}"}, status=503)
             return web.json(body, status=status)
-    state = sessions.get(session_id)
-    if not state:
+    state, kept = sessions.get(session_id), reviews.get(session_id) or []
+    if not state and not kept:
         return web.json({"error": f"no session {session_id!r}"}, status=404)
-    return web.json(state)
+    # Reviews outlive the session's state (its retention after the end): a reviewer coming back days
+    # later still finds what was decided.
+    body = dict(state) if state else {"session_id": session_id, "forgotten": True}
+    body["reviews"] = kept
+    return web.json(body)

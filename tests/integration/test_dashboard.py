@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 from PIL import Image
 
+from schemas import codec_for
 from schemas.records import new_session_control, now_ms
 from streams.cli.screenshot import HeadlessChromium, find_chromium
 from tests.helpers.frames import timeline
@@ -111,6 +112,28 @@ def test_dashboard_shows_sessions_live(settings, stack, tmp_path):
             await browser.wait_for("!document.querySelector('#report-box').hidden", 120)
             status = await browser.evaluate(f"{li(SESSION)}.querySelector('.meta').textContent")
             assert "ended" in status
+
+            # A reviewer confirms the two-face stretch: the review shows beside the session, live.
+            review = {
+                "session_id": SESSION,
+                "review_id": "dash-review-1",
+                "decision": "confirmed",
+                "event_id": None,
+                "behaviour": "multiple_faces",
+                "started_at_ms": first[10]["captured_at_ms"],
+                "ended_at_ms": first[-1]["captured_at_ms"],
+                "policy": "default@2",
+                "reviewer": "rev-dash",
+                "note": "a second person behind",
+                "at_ms": now_ms(),
+            }
+            raw = codec_for("Review").encode(review)
+            await asyncio.to_thread(publish, settings, [(settings.topics.reviews, SESSION, raw)])
+            shown = "document.querySelector('#reviews li[data-review=\"dash-review-1\"]')"
+            await browser.wait_for(f"{shown} && !document.querySelector('#reviews-box').hidden", 60)
+            assert await browser.evaluate(f"{shown}.querySelector('.decision').textContent") == "confirmed"
+            assert "rev-dash" in await browser.evaluate(f"{shown}.textContent")
+            await browser.screenshot(tmp_path / "dashboard-reviewed.png")
 
             # A reviewer arriving after the end sees the whole session: its timeline from its first
             # frame and its behaviours, from the session's view (the page's own snapshots begin now).

@@ -379,3 +379,41 @@ def test_a_start_sets_the_screen_and_a_rebaseline_learns_the_neutral_gaze_again(
         "metadata screen_distance_cm 2 is outside 20..300",
         "rebaseline of session 's21', which has not started or has already ended",
     ]
+
+
+def test_reviews_are_kept_per_session_once_each_and_bad_ones_dead_lettered(agents, sent):
+    reviews_agent = importlib.import_module("streams.agents.reviews")
+    table = reviews_agent.reviews
+
+    def review(review_id: str, decision: str, **changes) -> dict:
+        record = {
+            "session_id": "s30",
+            "review_id": review_id,
+            "decision": decision,
+            "event_id": f"s30:face_absent:{START_MS}",
+            "behaviour": "face_absent",
+            "started_at_ms": START_MS,
+            "ended_at_ms": START_MS + 4000,
+            "policy": "default@2",
+            "reviewer": "rev-1",
+            "note": "",
+            "at_ms": now_ms(),
+        }
+        return record | changes
+
+    async def run() -> None:
+        async with reviews_agent.keep_reviews.test_context() as agent:
+            for record in (
+                review("r1", "confirmed"),
+                review("r2", "dismissed", behaviour="talking"),
+                review("r1", "dismissed", note="looked again"),  # the same review, changed
+                review("r3", "confirmed", reviewer=""),
+            ):
+                await agent.put(record, key=b"s30", partition=home(b"s30"))
+            await _until(lambda: sent["dead_letter"].await_count == 1)
+            await _until(lambda: len(table.get("s30") or []) == 2 and table["s30"][-1]["review_id"] == "r1")
+
+    asyncio.run(run())
+    kept = table.get("s30")
+    assert [(r["review_id"], r["decision"]) for r in kept] == [("r2", "dismissed"), ("r1", "dismissed")]
+    assert _reasons(sent["dead_letter"]) == ["reviewer is empty"]

@@ -21,7 +21,7 @@ def _section(title: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize("name", ["Frame", "SessionControl", "Result", "FinalReport", "DeadLetter"])
+@pytest.mark.parametrize("name", ["Frame", "SessionControl", "Result", "FinalReport", "DeadLetter", "Review"])
 def test_each_record_documents_exactly_its_fields_in_order(name):
     documented = re.findall(r"^\| `(\w+)` \|", _section(name), re.MULTILINE)
     assert documented == [field["name"] for field in codec_for(name).schema["fields"]]
@@ -49,4 +49,5 @@ def test_the_topics_are_the_default_ones():
         topics.reports: "FinalReport",
         topics.dead_letter: "DeadLetter",
         topics.events: "Observation",
+        topics.reviews: "Review",
     }

@@ -181,6 +181,7 @@ function renderDetail() {
     );
   }
   renderReport(s.final_report);
+  renderReviews(s.reviews || []);
   renderChart(s);
   loadHistory(s.session_id);
 }
@@ -204,6 +205,29 @@ function renderReport(report) {
     figure("ended by", report.reason),
     figure("behaviours held", held || "none"),
   );
+}
+
+// Reviewers' decisions about the session's behaviours, newest first, beside the chart's bands.
+function renderReviews(reviews) {
+  const box = document.getElementById("reviews-box");
+  box.hidden = reviews.length === 0;
+  const list = document.getElementById("reviews");
+  list.replaceChildren();
+  for (const r of [...reviews].reverse()) {
+    const what = r.behaviour ? label(r.behaviour) : "the whole range";
+    const span = r.ended_at_ms > r.started_at_ms ? `${clock(r.started_at_ms)}–${clock(r.ended_at_ms)}` : clock(r.started_at_ms);
+    list.append(
+      el(
+        "li",
+        { class: r.decision, "data-review": r.review_id },
+        el("span", { class: `decision ${r.decision}` }, r.decision),
+        el("span", { class: "what", style: r.behaviour ? `border-color:${tint(r.behaviour)}` : "" }, what),
+        el("span", { class: "when" }, span),
+        el("span", { class: "who" }, `${r.reviewer}${r.policy ? ` · ${r.policy}` : ""}`),
+        r.note ? el("span", { class: "note" }, r.note) : "",
+      ),
+    );
+  }
 }
 
 function chartSize() {

@@ -1,0 +1,82 @@
+"""``integrity review``: a reviewer's decision about one event of a session (or a time range of it),
+published to the reviews topic as a Review record; the workers keep it beside the session's events."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from typing import Any
+
+from schemas import codec_for
+from schemas.records import Review, now_ms
+from streams.settings import load_settings
+
+__all__ = ["add_review_command", "review_record"]
+
+
+def review_record(args: argparse.Namespace) -> Review:
+    """The Review the arguments describe; ValueError, in words, when they do not describe one."""
+    behaviour, started, ended = args.behaviour or "", args.start_ms, args.end_ms
+    if args.event:
+        # Event ids are "<session>:<behaviour>:<start ms>" (streams.vision.behaviour).
+        rest = args.event.rsplit(":", 2)
+        if len(rest) != 3 or rest[0] != args.session_id or not rest[2].isdigit():
+            raise ValueError(f"event id {args.event!r} is not one of session {args.session_id!r}'s events")
+        behaviour, started = behaviour or rest[1], int(rest[2]) if started is None else started
+    if started is None:
+        raise ValueError("give --event ID, or the range with --start-ms (and --end-ms)")
+    return {
+        "session_id": args.session_id,
+        "review_id": args.review_id or uuid.uuid4().hex,
+        "decision": args.decision,
+        "event_id": args.event,
+        "behaviour": behaviour,
+        "started_at_ms": started,
+        "ended_at_ms": started if ended is None else ended,
+        "policy": args.policy or "",
+        "reviewer": args.reviewer,
+        "note": args.note or "",
+        "at_ms": now_ms(),
+    }
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from streams.kafka.clients import session_publisher
+
+    try:
+        review = review_record(args)
+    except ValueError as exc:
+        print(f"integrity review: {exc}", file=sys.stderr)
+        return 2
+    settings = load_settings()
+
+    async def publish() -> None:
+        async with session_publisher(settings) as publisher:
+            value = codec_for("Review").encode(review)
+            await publisher.send_raw(settings.topics.reviews, review["session_id"], value)
+
+    asyncio.run(publish())
+    print(review["review_id"])
+    return 0
+
+
+def add_review_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "review",
+        help="publish a reviewer's decision about a session's event or time range (confirmed or dismissed)",
+    )
+    p.add_argument("session_id", metavar="SESSION")
+    p.add_argument("--decision", required=True, choices=("confirmed", "dismissed"))
+    p.add_argument("--reviewer", required=True, help="who decided")
+    p.add_argument("--event", metavar="EVENT_ID", help="the reviewed event's id (from a Result or /sessions/ID/)")
+    p.add_argument("--behaviour", help="the behaviour reviewed (taken from --event when it is given)")
+    p.add_argument(
+        "--start-ms", type=int, help="start of the reviewed range, capture time in ms (with --event: its start)"
+    )
+    p.add_argument("--end-ms", type=int, help="end of the reviewed range (default: its start)")
+    p.add_argument("--policy", help="name@version of the policy whose verdict was reviewed")
+    p.add_argument("--note", help="why")
+    p.add_argument("--review-id", help="the review's id (default: a new one); the same id again replaces it")
+    p.set_defaults(func=_cmd_review)
