@@ -14,12 +14,14 @@ import urllib.request
 
 import pytest
 
+from streams.risk.policy import POLICY_DIR
 from tests.helpers.frames import timeline
 from tests.helpers.kafka import control, publish, reports_of, results_of
 
 pytestmark = pytest.mark.integration
 
 SESSION = "reviewed-1"
+CLEAN = "reviewed-2"
 
 
 def integrity(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -37,14 +39,18 @@ def session_view(port: int, session_id: str) -> dict:
 
 def test_reviews_are_kept_beside_the_session_and_read_back_as_a_report(stack, settings, worker, tmp_path):
     frames = timeline(SESSION, [("one_face", 20), ("two_faces", 20), ("one_face", 10)])
+    quiet = timeline(CLEAN, [("one_face", 30)])
     publish(
         settings,
-        [control(settings, SESSION, "start")]
+        [control(settings, SESSION, "start"), control(settings, CLEAN, "start")]
         + [(settings.topics.frames, SESSION, frame) for frame in frames]
-        + [control(settings, SESSION, "end", last_sequence=len(frames) - 1)],
+        + [(settings.topics.frames, CLEAN, frame) for frame in quiet]
+        + [control(settings, SESSION, "end", last_sequence=len(frames) - 1)]
+        + [control(settings, CLEAN, "end", last_sequence=len(quiet) - 1)],
     )
     results = results_of(settings, SESSION, len(frames) + 1)
     (report,) = reports_of(settings, SESSION)
+    reports_of(settings, CLEAN)
     events = {e["type"]: e for r in results for e in r["recent_events"]}
     second_face = events["multiple_faces"]
     env = dict(stack.worker.env)
@@ -57,6 +63,12 @@ def test_reviews_are_kept_beside_the_session_and_read_back_as_a_report(stack, se
     start = results[0]["captured_at_ms"]
     integrity(
         env, "review", SESSION, "--start-ms", str(start), "--end-ms", str(start + 3000), "--behaviour", "talking",
+        "--decision", "dismissed", "--reviewer", "rev-b", "--policy", report["policy"],
+    )  # fmt: skip
+
+    clean_start = quiet[0]["captured_at_ms"]
+    integrity(
+        env, "review", CLEAN, "--start-ms", str(clean_start), "--end-ms", str(clean_start + 6000),
         "--decision", "dismissed", "--reviewer", "rev-b", "--policy", report["policy"],
     )  # fmt: skip
 
@@ -81,3 +93,23 @@ def test_reviews_are_kept_beside_the_session_and_read_back_as_a_report(stack, se
     assert any(line.split()[:5] == [report["policy"], "talking", "0", "1", "0.00"] for line in lines), lines
     data = json.loads((tmp_path / "reviews.json").read_text())
     assert data["policies"][report["policy"]]["behaviours"]["multiple_faces"]["precision"] == 1.0
+
+    # The reviews as labels: the recorded session is "cheating" (a confirmed review), its confirmed range
+    # the two-face stretch, found by the replay; calibrate reads them the same way.
+    recording = tmp_path / "reviewed.avro"
+    integrity(env, "record", "--out", str(recording), "--session", SESSION, "--session", CLEAN)
+    done = integrity(env, "evaluate", str(recording), "--reviews", "--out", str(tmp_path / "evaluation"))
+    row = next(line for line in done.stdout.splitlines() if line.startswith(SESSION))
+    assert row.split()[1:4] == ["cheating", report["verdict"], "caught" if report["cheating"] else "MISSED"], row
+    assert "multiple_faces" in row and "+" in row  # the detection confirmed by the review's range
+    clean_row = next(line for line in done.stdout.splitlines() if line.startswith(CLEAN))
+    assert clean_row.split()[1] == "clean"
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text((POLICY_DIR / "default.yaml").read_text())
+    args = ("calibrate", str(recording), "--reviews", "--policy-dir", str(policies), "--target-false-flag-rate", "0")
+    calibrated = subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert calibrated.returncode in (0, 1), calibrated.stderr  # 1: no policy on the grids meets the target
+    assert "default@2" in calibrated.stdout  # the before/after table
