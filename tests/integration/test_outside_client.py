@@ -19,7 +19,7 @@ import avro.schema
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from tests.helpers.frames import scene_jpeg
+from tests.helpers.frames import webcam_jpeg
 
 pytestmark = pytest.mark.integration
 
@@ -102,7 +102,7 @@ def _play_platform(bootstrap: str, partitioner: str | None, session_id: str, sce
                 "candidate_id": "alice",
                 "sequence": sequence,
                 "captured_at_ms": now + sequence * 200,
-                "image": scene_jpeg(scene),
+                "image": webcam_jpeg(scene, sequence),  # a webcam never repeats a frame exactly
                 "encoding": "JPEG",
                 "width": 640,
                 "height": 480,
