@@ -12,6 +12,7 @@ from streams.agents.processing import Refused, Stage, process, session_turn
 from streams.app import app, settings
 from streams.topics import reviews, reviews_topic
 from streams.validation import review_refusal
+from streams.web.metrics import count_review
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ async def keep_review(event: EventT, review: Review) -> None:
         # The same review sent again (a redelivery, a retried click) replaces itself, never doubles.
         kept = [r for r in kept if r["review_id"] != review["review_id"]] + [dict(review)]
         reviews[session_id] = kept[-KEPT:]
+    count_review(review)
 
 
 @app.agent(reviews_topic)

@@ -17,7 +17,7 @@ from faust.types import TP
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from schemas.records import FinalReport, Observation, Result
+from schemas.records import QUALITY_KINDS, FinalReport, Observation, Result, Review
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
@@ -53,6 +53,20 @@ FRAME_TO_RESULT = Histogram(
 )
 RESULTS = Counter("integrity_results", "Per-frame Results sent, by verdict.", ["verdict"], registry=REGISTRY)
 REPORTS = Counter("integrity_final_reports", "Final reports sent, by verdict.", ["verdict"], registry=REGISTRY)
+QUALITY_INTERVALS = Counter(
+    "integrity_quality_intervals",
+    "Capture-quality intervals started (low_light, blurred, face_too_small, occluded, frozen_frame, frame_gap): "
+    "cameras the verdicts cannot see through, never evidence.",
+    ["kind"],
+    registry=REGISTRY,
+)
+UNASSESSABLE_SHARE = Histogram(
+    "integrity_final_report_unassessable_share",
+    "Share of each ended session the camera could not judge (capture quality).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0),
+    registry=REGISTRY,
+)
+REVIEWS = Counter("integrity_reviews", "Reviews kept, by decision.", ["decision"], registry=REGISTRY)
 DEAD_LETTERS = Counter(
     "integrity_dead_letters",
     "Records dead-lettered, by stage and kind of reason.",
@@ -87,6 +101,10 @@ def count_frame() -> None:
 def count_observation(observation: Observation) -> None:
     for step, ms in observation["timings_ms"].items():
         DETECTOR_SECONDS.labels(detector=step).observe(ms / 1000.0)
+    for event in observation["events"]:
+        # A frame gap is raised closed, so it is counted at its end; the others at their start.
+        if event["type"] in QUALITY_KINDS and (event["ended_at_ms"] is None or event["type"] == "frame_gap"):
+            QUALITY_INTERVALS.labels(kind=event["type"]).inc()
 
 
 def count_result(result: Result) -> None:
@@ -97,6 +115,11 @@ def count_result(result: Result) -> None:
 
 def count_final_report(report: FinalReport) -> None:
     REPORTS.labels(verdict=report["verdict"]).inc()
+    UNASSESSABLE_SHARE.observe(report["unassessable_share"])
+
+
+def count_review(review: Review) -> None:
+    REVIEWS.labels(decision=review["decision"]).inc()
 
 
 def count_dead_letter(stage: str, reason: str) -> None:
