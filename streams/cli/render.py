@@ -67,6 +67,18 @@ def format_report(report: FinalReport) -> str:
         f"attention {report['attention']:.0f}\n"
         f"  time in: {held}\n"
         f"  strongest evidence (UTC): {evidence or '-'}"
+        + _unassessable(report)
+    )
+
+
+def _unassessable(report: FinalReport) -> str:
+    """What the camera could not judge, when anything: its share, and by which quality problem."""
+    if not report["unassessable_s"]:
+        return ""
+    problems = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in report["quality_s"].items())
+    return (
+        f"\n  could not judge: {report['unassessable_s']:.1f} s ({100 * report['unassessable_share']:.0f}% "
+        f"of the session): {problems}"
     )
 
 
