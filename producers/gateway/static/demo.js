@@ -84,9 +84,12 @@ function showResult(result) {
   if (!result.final) {
     // The final Result answers the session, not a frame: its faces and gaze describe nothing.
     $("faces").textContent = String(result.face_count);
-    $("gaze").textContent = result.gaze || "unread";
+    // Until the candidate's baseline is set (their first seconds), gaze is judged from the camera's axis.
+    const learning = { collecting: " (learning)", missing: " (no baseline)" }[result.gaze_baseline] || "";
+    $("gaze").textContent = result.gaze ? `${result.gaze}${learning}` : "unread";
   }
   $("attention").textContent = `${fmt(result.attention)}%`;
+  $("unassessable").textContent = `${fmt(100 * (result.unassessable_share || 0))}%`;
   fillReasons($("reasons"), result.reasons);
   const chips = $("conditions");
   chips.replaceChildren();
@@ -114,6 +117,9 @@ function showReport(report) {
   $("report-frames").textContent = String(report.frames);
   $("report-observed").textContent = `${fmt(report.observed_s, 1)} s`;
   $("report-attention").textContent = `${fmt(report.attention)}%`;
+  const problems = Object.keys(report.quality_s || {}).map((kind) => kind.replaceAll("_", " "));
+  $("report-unassessable").textContent =
+    `${fmt(100 * (report.unassessable_share || 0))}%` + (problems.length ? ` (${problems.join(", ")})` : "");
   fillReasons($("report-reasons"), report.reasons);
   $("report").hidden = false;
 }
@@ -121,7 +127,9 @@ function showReport(report) {
 function resetLive() {
   showVerdict($("verdict"), "");
   $("verdict-words").textContent = "Waiting for the first Result…";
-  for (const id of ["risk", "faces", "gaze", "attention", "session", "policy-used"]) $(id).textContent = "–";
+  for (const id of ["risk", "faces", "gaze", "attention", "unassessable", "session", "policy-used"]) {
+    $(id).textContent = "–";
+  }
   for (const id of ["frames-sent", "results", "frames-skipped"]) $(id).textContent = "0";
   $("risk-bar").style.width = "0";
   fillReasons($("reasons"), []);
