@@ -66,8 +66,7 @@ def format_report(report: FinalReport) -> str:
         f"peak {report['peak_risk_score']:.1f}, time-weighted mean {report['mean_risk_score']:.1f}; "
         f"attention {report['attention']:.0f}\n"
         f"  time in: {held}\n"
-        f"  strongest evidence (UTC): {evidence or '-'}"
-        + _unassessable(report)
+        f"  strongest evidence (UTC): {evidence or '-'}" + _unassessable(report)
     )
 
 
