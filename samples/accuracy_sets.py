@@ -22,7 +22,7 @@ import numpy as np
 
 from producers.images import encode_jpeg, fit
 from samples.photos import astronaut, grace_hopper, ultralytics_asset, zidane_face
-from samples.posed import PoseRenderer, rotation
+from samples.posed import PoseRenderer
 from samples.scenes import HEIGHT, WIDTH, scene_image
 
 __all__ = [
@@ -312,7 +312,4 @@ class PosedFaces:
 
     def moved_mesh(self, photo: str, yaw: float, pitch: float) -> np.ndarray:
         """The (468, 3) mesh the renderer drew the face on: the photo's own, rotated about its centre."""
-        points = self.renderers[photo].points
-        centre = points.mean(axis=0)
-        moved: np.ndarray = (points - centre) @ rotation(yaw, pitch).T + centre
-        return moved
+        return self.renderers[photo].moved_mesh(yaw, pitch)

@@ -51,9 +51,14 @@ class PoseRenderer:
         grown = cv2.dilate(mask, np.ones((9, 9), np.uint8))
         self.background = cv2.inpaint(image, grown, 5, cv2.INPAINT_TELEA)
 
-    def render(self, yaw_deg: float, pitch_deg: float = 0.0) -> np.ndarray:
+    def moved_mesh(self, yaw_deg: float, pitch_deg: float = 0.0) -> np.ndarray:
+        """The (468, 3) mesh the face is drawn on: the photo's own, rotated about its centre."""
         centre = self.points.mean(axis=0)
-        moved = (self.points - centre) @ rotation(yaw_deg, pitch_deg).T + centre
+        moved: np.ndarray = (self.points - centre) @ rotation(yaw_deg, pitch_deg).T + centre
+        return moved
+
+    def render(self, yaw_deg: float, pitch_deg: float = 0.0) -> np.ndarray:
+        moved = self.moved_mesh(yaw_deg, pitch_deg)
         out = self.background.copy()
         depth = moved[self.triangles, 2].mean(axis=1)
         for index in np.argsort(-depth):  # farthest first: nearer triangles paint over them

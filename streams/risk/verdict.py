@@ -31,11 +31,16 @@ class Verdict:
 def decide_unassessable(score: float, quality_s: Mapping[str, float], policy: RiskPolicy) -> Verdict:
     """Inconclusive, never flagged: too much of the session could not be judged. The reasons are the
     capture-quality problems, each by its share of their time."""
-    total = sum(seconds for seconds in quality_s.values() if seconds > 0)
-    reasons = tuple(
-        sorted(((kind, seconds / total) for kind, seconds in quality_s.items() if seconds > 0), key=lambda r: -r[1])
-    )
-    return Verdict("inconclusive", decide(score, {}, policy).confidence, reasons)
+    return Verdict("inconclusive", decide(score, {}, policy).confidence, _shares(quality_s, floor=0.0))
+
+
+def _shares(amounts: Mapping[str, float], floor: float) -> tuple[tuple[str, float], ...]:
+    """Each kind's share of the positive total, largest first; shares under ``floor`` left out."""
+    total = sum(value for value in amounts.values() if value > 0)
+    if total <= 0:
+        return ()
+    shares = ((kind, value / total) for kind, value in amounts.items() if value > 0)
+    return tuple(sorted(((kind, share) for kind, share in shares if share >= floor), key=lambda r: r[1], reverse=True))
 
 
 def decide(score: float, evidence: Mapping[str, float], policy: RiskPolicy, *, low_confidence: bool = False) -> Verdict:
@@ -54,14 +59,5 @@ def decide(score: float, evidence: Mapping[str, float], policy: RiskPolicy, *, l
     # threshold is a coin toss (0.5); 20 points away is as sure as the score can make us.
     margin = min(abs(score - policy.review_at), abs(score - policy.flagged_at))
     confidence = 0.5 + 0.5 * min(margin / 20.0, 1.0)
-    total = sum(value for value in evidence.values() if value > 0)
-    reasons: tuple[tuple[str, float], ...] = ()
-    if total > 0:
-        reasons = tuple(
-            sorted(
-                ((kind, value / total) for kind, value in evidence.items() if value / total >= 0.01),
-                key=lambda item: item[1],
-                reverse=True,
-            )
-        )
-    return Verdict(verdict, round(confidence, 4), reasons)
+    # A behaviour under 1 % of the evidence is not a reason worth showing.
+    return Verdict(verdict, round(confidence, 4), _shares(evidence, floor=0.01))
