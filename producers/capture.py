@@ -27,7 +27,6 @@ import numpy as np
 
 from producers.images import encode_jpeg, fit
 from producers.publisher import SessionPublisher
-from schemas import AvroRecordCodec, codec_for
 from schemas.records import new_frame, new_session_control, now_ms
 
 __all__ = [
@@ -235,7 +234,6 @@ async def _publish(
 ) -> CaptureSummary:
     live = source_kind(source) != "file"
     sampler = FrameSampler(options.fps)
-    codec = codec_for("Frame")
     session, candidate = options.session_id, options.candidate_id
     grabbed: _Grabbed | None = first
     covered_ms, sent = 0.0, 0
@@ -251,7 +249,7 @@ async def _publish(
             image = await asyncio.to_thread(reader.retrieve) if sampler.take(grabbed.at_ms) else None
             if image is not None:
                 captured_ms = grabbed.wall_ms if live else started_ms + round(elapsed_ms)
-                await _send_frame(publisher, codec, image, sent, captured_ms, options)
+                await _send_frame(publisher, image, sent, captured_ms, options)
                 sent += 1
                 if on_progress is not None:
                     on_progress(sent, options.max_frames)
@@ -270,7 +268,6 @@ async def _publish(
 
 async def _send_frame(
     publisher: SessionPublisher,
-    codec: AvroRecordCodec,
     image: np.ndarray,
     sequence: int,
     captured_ms: int,
@@ -290,7 +287,7 @@ async def _send_frame(
         source="capture",
     )
     # Stamped with its capture time: a file's frames keep their spacing, to the worker's clock checks too.
-    await publisher.send_raw(publisher.frames_topic, options.session_id, codec.encode(frame), timestamp_ms=captured_ms)
+    await publisher.send_frame(frame, timestamp_ms=captured_ms)
 
 
 def _jpeg(image: np.ndarray, options: CaptureOptions) -> bytes:

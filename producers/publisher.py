@@ -38,9 +38,10 @@ class SessionPublisher:
     async def __aexit__(self, *exc_info: object) -> None:
         await self._producer.stop()
 
-    async def send_frame(self, frame: Frame) -> None:
-        """Send one Frame and wait for the broker's acknowledgement."""
-        await self.send_raw(self.frames_topic, frame["session_id"], self._frame.encode(frame))
+    async def send_frame(self, frame: Frame, *, timestamp_ms: int | None = None) -> None:
+        """Send one Frame and wait for the broker's acknowledgement. ``timestamp_ms``: as in ``send_raw``."""
+        value = self._frame.encode(frame)
+        await self.send_raw(self.frames_topic, frame["session_id"], value, timestamp_ms=timestamp_ms)
 
     async def send_control(self, record: SessionControl) -> None:
         """Send a session's start (with its policy) or end (with the sequence of its last frame)."""

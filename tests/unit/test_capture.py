@@ -106,9 +106,10 @@ class _KeptRecords:
     async def send_control(self, record: Any) -> None:
         self.sent.append(("control", dict(record), None))
 
-    async def send_raw(self, topic: str, session_id: str, value: bytes, *, timestamp_ms: int | None = None) -> None:
-        assert topic == "frames" and session_id == "cap-u"
-        self.sent.append(("frame", codec_for("Frame").decode(value), timestamp_ms))
+    async def send_frame(self, frame: Any, *, timestamp_ms: int | None = None) -> None:
+        assert frame["session_id"] == "cap-u"
+        # Through the codec, as the real publisher sends it: the record must encode.
+        self.sent.append(("frame", codec_for("Frame").decode(codec_for("Frame").encode(frame)), timestamp_ms))
 
 
 def _video(path: Path, seconds: float, fps: float = 10.0) -> str:
