@@ -98,8 +98,6 @@ def test_a_camera_that_is_not_there_is_a_clear_capture_error():
 class _KeptRecords:
     """A SessionPublisher's surface, keeping what is sent: (kind, decoded record, Kafka timestamp)."""
 
-    frames_topic = "frames"
-
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any], int | None]] = []
 
