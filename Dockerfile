@@ -16,7 +16,6 @@ COPY pyproject.toml README.md ./
 COPY schemas ./schemas
 COPY streams ./streams
 COPY producers ./producers
-COPY samples ./samples
 RUN pip install . && pip check
 
 # Object-detection weights are fetched and baked in at build time, so a container never downloads at

@@ -1,6 +1,6 @@
 """Capture a webcam, a stream URL or a video file with OpenCV and publish it as one live session.
 
-For kiosks and local trials: the same start and end SessionControl records as ``producers.replay``,
+For kiosks and local trials: the same start and end SessionControl records as ``producers.footage``,
 then JPEG Frames sampled at a target rate. Images stay in memory: nothing is written to disk or logs.
 
 Time: a live source (camera index, ``rtsp://``/``http://`` URL) is sampled by wall clock and its

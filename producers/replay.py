@@ -1,67 +1,14 @@
-"""Replay a recorded session (image folder or video file) into the frames topic as one live session."""
+"""Deprecated alias (0.2 only): ``producers.footage`` (``FootageOptions``, ``publish_footage``)."""
 
-from __future__ import annotations
+import warnings
 
-import asyncio
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-
-from producers.images import count_images, encode_jpeg, fit, iter_images
-from producers.publisher import SessionPublisher
-from schemas.records import new_frame, new_session_control
+from producers.footage import FootageOptions as ReplayOptions
+from producers.footage import publish_footage as replay
 
 __all__ = ["ReplayOptions", "replay"]
 
-
-@dataclass(frozen=True)
-class ReplayOptions:
-    session_id: str
-    candidate_id: str = "candidate"
-    # Frames per second to publish at; 0 publishes as fast as the broker takes them.
-    fps: float = 5.0
-    # How many times to play the recording (1 = once).
-    loops: int = 1
-    width: int = 640
-    height: int = 480
-    jpeg_quality: int = 85
-    # Send SessionControl start before the first frame and end after the last.
-    control: bool = True
-    # Risk policy of the session (a file in streams/risk/policies).
-    policy: str = "default"
-
-
-async def replay(
-    publisher: SessionPublisher,
-    path: Path,
-    options: ReplayOptions,
-    on_progress: Callable[[int, int | None], None] | None = None,
-) -> int:
-    """Publish the recording at ``path``; returns the number of frames sent."""
-    per_loop = count_images(path)
-    total = per_loop * options.loops if per_loop is not None else None
-    interval = 1.0 / options.fps if options.fps > 0 else 0.0
-    session, candidate = options.session_id, options.candidate_id
-    sent = 0
-    if options.control:
-        start = new_session_control(session, "start", candidate, policy=options.policy, source="replay")
-        await publisher.send_control(start)
-    started = time.monotonic()
-    for _ in range(options.loops):
-        for image in iter_images(path):
-            if interval:
-                # Pace against the start, not the previous frame, so slow sends do not add up.
-                delay = started + sent * interval - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            jpeg = encode_jpeg(fit(image, options.width, options.height), options.jpeg_quality)
-            frame = new_frame(session, sent, jpeg, width=options.width, height=options.height, candidate_id=candidate)
-            await publisher.send_frame(frame)
-            sent += 1
-            if on_progress is not None:
-                on_progress(sent, total)
-    if options.control:
-        end = new_session_control(session, "end", candidate, last_sequence=sent - 1, source="replay")
-        await publisher.send_control(end)
-    return sent
+warnings.warn(
+    "producers.replay moved to producers.footage (FootageOptions, publish_footage); the alias goes in 0.3",
+    DeprecationWarning,
+    stacklevel=2,
+)

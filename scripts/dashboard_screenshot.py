@@ -11,11 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from producers.replay import ReplayOptions, replay
+from producers.footage import FootageOptions, publish_footage
 from streams.cli.screenshot import DRAWN, HeadlessChromium, find_chromium
 from streams.kafka.clients import session_publisher
-from streams.kafka.local_stack import LocalStack
 from streams.settings import Settings
+from streams.stack.local import LocalStack
 
 SAMPLE = Path(".integrity/sample-session")
 
@@ -25,8 +25,8 @@ async def _play_and_shoot(settings: Settings, url: str, chromium: str, out: Path
         await browser.open(url)
         await browser.wait_for("document.readyState === 'complete'", 30)
         async with session_publisher(settings) as publisher:
-            options = ReplayOptions(session_id="s-42", candidate_id="alice", fps=5.0)
-            sent = await replay(publisher, SAMPLE, options)
+            options = FootageOptions(session_id="s-42", candidate_id="alice", fps=5.0)
+            sent = await publish_footage(publisher, SAMPLE, options)
         print(f"replayed {sent} frames; waiting for the final report", file=sys.stderr)
         await browser.wait_for("document.body.innerText.toLowerCase().includes('final report')", 60)
         await browser.wait_for(DRAWN, 10)

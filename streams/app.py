@@ -8,9 +8,10 @@ import faust
 
 from streams.kafka import security
 from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
-from streams.kafka.faust_acks import acknowledge_only_processed_records
-from streams.kafka.faust_order import deliver_in_order
 from streams.settings import load_settings
+from streams.worker.faust_acks import acknowledge_only_processed_records
+from streams.worker.faust_order import deliver_in_order
+from streams.worker.in_hand import records_in_hand_finished
 
 settings = load_settings()
 # aiokafka logs every request at debug level, a SASL PLAIN login with its password.
@@ -26,8 +27,6 @@ class IntegrityApp(faust.App):
         # Faust closes the tables right after this, at shutdown and on each rebalance: let the record
         # each agent has in hand finish first (its answer out, its state written, its offset acked).
         # One record, not the queue behind it (stream_wait_empty stays off; Faust skips the rest).
-        from streams.agents.processing import records_in_hand_finished
-
         await records_in_hand_finished(settings.shutdown_wait_s)
         await super()._consumer_wait_empty(consumer, logger)
 
@@ -57,6 +56,6 @@ app = IntegrityApp(
     **fixup.app_options(),
 )  # A record Faust skips at a rebalance or a stop must come again, not be committed unprocessed.
 acknowledge_only_processed_records(app)
-# ... and must hand each partition's records on in order from where it last sought (streams.kafka.faust_order).
+# ... and must hand each partition's records on in order from where it last sought (streams.worker.faust_order).
 _sources = settings.topics.inputs()
 deliver_in_order(app, lambda topic: topic in _sources)

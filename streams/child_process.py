@@ -1,4 +1,5 @@
-"""Stopping a child process: a signal, a bounded wait, then SIGKILL (the broker, workers, Chromium).
+"""Child processes (the broker, workers, the gateway, Chromium): a free port for one to listen on, and
+stopping one: a signal, a bounded wait, then SIGKILL.
 
 ``group=True`` for a child started in its own session (``start_new_session=True``) that starts children
 of its own (Chromium's renderers and helpers): the whole group is signalled, and whatever of it is
@@ -10,9 +11,18 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 
-__all__ = ["stop_child"]
+__all__ = ["free_port", "stop_child"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def stop_child(

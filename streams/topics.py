@@ -5,7 +5,7 @@ from __future__ import annotations
 from faust.types import TopicT
 
 from streams.app import app, settings
-from streams.serializers import AvroCodec
+from streams.worker.serializers import AvroCodec
 
 __all__ = [
     "behaviour",

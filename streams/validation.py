@@ -17,8 +17,8 @@ from typing import Any
 
 from schemas.records import Frame, Observation, Review, SessionControl
 from streams.redelivery import ANSWERED_KEPT
-from streams.screen import screen_from_metadata
 from streams.settings import IngressSettings
+from streams.vision.screen import screen_from_metadata
 
 __all__ = [
     "FrameBudget",

@@ -9,20 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from faust.types import EventT, StreamT
 
 from schemas.records import Frame
-from streams.agents.processing import (
-    Redelivered,
-    Refused,
-    Stage,
-    delivered,
-    process,
-    session_turn,
-)
+from streams.agents.stage import Redelivered, Refused, Stage, delivered, process
 from streams.app import app, settings
 from streams.redelivery import already_answered, answered_with
 from streams.topics import behaviour, events_topic, frames_topic
 from streams.validation import frame_refusal, note_received, session_refusal, spend_frame
 from streams.vision import BehaviourAnalyser, ImageDecodeError, VisionPipeline
-from streams.web.metrics import count_frame, count_observation
+from streams.worker.metrics import count_frame, count_observation
+from streams.worker.turns import session_turn
 
 log = logging.getLogger(__name__)
 

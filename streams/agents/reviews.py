@@ -8,11 +8,12 @@ import logging
 from faust.types import EventT, StreamT
 
 from schemas.records import Review
-from streams.agents.processing import Refused, Stage, process, session_turn
+from streams.agents.stage import Refused, Stage, process
 from streams.app import app, settings
 from streams.topics import reviews, reviews_topic
 from streams.validation import review_refusal
-from streams.web.metrics import count_review
+from streams.worker.metrics import count_review
+from streams.worker.turns import session_turn
 
 log = logging.getLogger(__name__)
 

@@ -12,25 +12,19 @@ from typing import Any
 from faust.types import EventT, StreamT
 
 from schemas.records import EndReason, Observation, SessionControl, new_session_control, now_ms
-from streams.agents.processing import (
-    Redelivered,
-    Refused,
-    Stage,
-    caught_up_to,
-    delivered,
-    process,
-    session_turn,
-)
+from streams.agents.stage import Redelivered, Refused, Stage, delivered, process
 from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
 from streams.redelivery import already_answered, answered_with
 from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, ended_session, final_report, is_ended
-from streams.screen import screen_from_metadata
+from streams.risk.lifecycle import ExpiryRequests, ended_refusal, expiry_mark, retention_over
 from streams.topics import behaviour, control_topic, events_topic, reports_topic, results_topic, sessions
 from streams.validation import control_refusal, observation_refusal
-from streams.vision.baseline import GazeBaseline
 from streams.vision.behaviour import BehaviourAnalyser
-from streams.web.metrics import count_final_report, count_result
+from streams.vision.screen import screen_from_metadata
+from streams.worker.metrics import count_final_report, count_result
+from streams.worker.progress import caught_up_to
+from streams.worker.turns import session_turn
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +48,10 @@ def _idle(state: SessionState, now: int) -> bool:
     """Due to finish without more frames, given how far this worker has analysed the session's frames and
     scored their observations (broker time): an end waits for every frame produced before it."""
     partition = partition_of(state.session_id.encode(), settings.topics.partitions)
-    done = min(caught_up_to(topic, partition, now) for topic in (settings.topics.frames, settings.topics.events))
+    done = min(
+        caught_up_to(app.consumer, topic, partition, now) for topic in (settings.topics.frames, settings.topics.events)
+    )
     return engine.is_idle(state, now, settings.risk.end_grace_s, done)
-
-
-def _retention_over(stored: dict[str, Any], now: int) -> bool:
-    """An ended session's record has been kept for INTEGRITY_RISK_ENDED_RETENTION_S."""
-    return bool(now - stored["ended_wall_ms"] >= settings.risk.ended_retention_s * 1000)
 
 
 async def _finish(state: SessionState, reason: EndReason) -> None:
@@ -77,10 +68,8 @@ async def _finish(state: SessionState, reason: EndReason) -> None:
 
 
 def _refuse_if_ended(stored: dict[str, Any] | None, what: str) -> None:
-    if stored and is_ended(stored):
-        report = stored["final_report"]
-        session, reason = stored["session_id"], report["reason"]
-        raise Refused(f"{what} of session {session!r}, which has ended ({reason}): its final report is out")
+    if reason := ended_refusal(stored, what):
+        raise Refused(reason)
 
 
 async def assess(event: EventT, observation: Observation) -> None:
@@ -153,16 +142,14 @@ def _restart_baseline(session_id: str, screen: dict[str, Any] | None) -> None:
     """The session's gaze baseline learnt again from its next frames (on its screen, when given).
 
     The behaviour table is the detection agent's; this runs in the session's turn, as its frames do."""
-    state = BehaviourAnalyser.fresh(behaviour.get(session_id))
-    state["baseline"] = GazeBaseline.restart(state["baseline"], screen)
-    behaviour[session_id] = state
+    behaviour[session_id] = BehaviourAnalyser.rebaselined(behaviour.get(session_id), screen)
 
 
 async def _expire(session_id: str, stored: dict[str, Any] | None) -> None:
     """A worker's timer asks; re-checked here, in order with the session's other records."""
     now = now_ms()
     if stored and is_ended(stored):
-        if _retention_over(stored, now):
+        if retention_over(stored, now, settings.risk.ended_retention_s):
             sessions.pop(session_id, None)
         return
     state = _live(stored)
@@ -180,33 +167,7 @@ async def control_sessions(stream: StreamT) -> None:
     await process(stream, CONTROL, control)
 
 
-class ExpiryRequests:
-    """Which sessions to ask to expire: each once, not on every tick, until its state changes.
-
-    An expire that finds nothing to finish is not asked again, so no session, however it got stuck,
-    makes the timer send control records forever."""
-
-    def __init__(self) -> None:
-        self._asked: dict[str, tuple[int | None, ...]] = {}
-
-    def due(self, idle: dict[str, tuple[int | None, ...]]) -> list[str]:
-        """``idle``: session id -> a mark of its state (what it was idle since); returns those to ask."""
-        due = [sid for sid, mark in idle.items() if self._asked.get(sid) != mark]
-        self._asked = dict(idle)  # sessions no longer idle, or gone, are forgotten
-        return due
-
-
 _expiry_requests = ExpiryRequests()
-
-
-def _expiry_mark(stored: dict[str, Any], now: int) -> tuple[int | None, ...] | None:
-    """What an idle (or long-ended) session was idle since; None when it is not due for expiry."""
-    if is_ended(stored):
-        return (stored["ended_wall_ms"],) if _retention_over(stored, now) else None
-    state = SessionState.from_dict(stored)
-    if not _idle(state, now):
-        return None
-    return (state.last_frame_wall_ms, state.end_requested_wall_ms)
 
 
 @app.timer(interval=settings.risk.expiry_check_s)
@@ -214,7 +175,12 @@ async def expire_idle_sessions() -> None:
     """Every worker, over the partitions it owns: ask for the expiry of idle sessions, and for the
     removal of ended ones past their retention."""
     now = now_ms()
-    marks = {sid: _expiry_mark(stored, now) for sid, stored in list(sessions.items()) if stored}
+    retention_s = settings.risk.ended_retention_s
+    marks = {
+        sid: expiry_mark(stored, now, retention_s, lambda state: _idle(state, now))
+        for sid, stored in list(sessions.items())
+        if stored
+    }
     for session_id in _expiry_requests.due({sid: mark for sid, mark in marks.items() if mark is not None}):
         stored = sessions.get(session_id) or {}
         record = new_session_control(

@@ -9,14 +9,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from producers.gateway.process import GatewayProcess
-from producers.replay import ReplayOptions, replay
+from producers.footage import FootageOptions, publish_footage
 from schemas.records import FinalReport, Result
 from streams.cli.render import format_report, format_result, to_json
 from streams.kafka.clients import session_publisher
-from streams.kafka.local_stack import LocalStack
 from streams.kafka.reader import follow
 from streams.settings import Settings, load_settings
+from streams.stack.local import LocalStack
+from streams.stack.processes import GatewayProcess
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -41,7 +41,7 @@ def run_demo(options: DemoOptions) -> int:
     started = time.monotonic()
     configured = load_settings()
     if not (options.sample_dir / "manifest.json").exists():
-        from samples.session import build_sample_session
+        from streams.samples.session import build_sample_session
 
         _say(f"building the sample session in {options.sample_dir}")
         build_sample_session(options.sample_dir)
@@ -71,8 +71,8 @@ def run_demo(options: DemoOptions) -> int:
 
 async def _replay_and_follow(settings: Settings, options: DemoOptions, started: float) -> int:
     async with session_publisher(settings) as publisher:
-        replay_options = ReplayOptions(session_id=options.session_id, candidate_id="demo-candidate", fps=options.fps)
-        sending = asyncio.create_task(replay(publisher, options.sample_dir, replay_options))
+        replay_options = FootageOptions(session_id=options.session_id, candidate_id="demo-candidate", fps=options.fps)
+        sending = asyncio.create_task(publish_footage(publisher, options.sample_dir, replay_options))
         _say(f"replaying {options.sample_dir} as session {options.session_id!r} at {options.fps:g} fps")
         received = 0
         first_at = None

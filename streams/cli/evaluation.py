@@ -21,11 +21,18 @@ from typing import Any
 from aiokafka.errors import KafkaConnectionError
 from tqdm import tqdm
 
-from streams.risk.calibration import CalibrationError, calibrate, comparison_table, write_policy
-from streams.risk.evaluation import Evaluation, RecordedSession, SessionOutcome, evaluate, load_sessions, policy_book_of
-from streams.risk.labels import LabelError, SessionLabel, load_labels
+from streams.offline.calibration import CalibrationError, calibrate, comparison_table, write_policy
+from streams.offline.evaluation import (
+    Evaluation,
+    RecordedSession,
+    SessionOutcome,
+    evaluate,
+    load_sessions,
+    policy_book_of,
+)
+from streams.offline.labels import LabelError, SessionLabel, load_labels
+from streams.offline.reviews import ReviewReport, labels_from_reviews, review_report
 from streams.risk.policy import POLICY_DIR, PolicyBook, load_policy
-from streams.risk.reviews import ReviewReport, labels_from_reviews, review_report
 from streams.settings import Settings, load_settings
 
 __all__ = ["DEFAULT_ACCURACY_DOC", "DEFAULT_EVALUATION_DIR", "add_evaluation_commands", "format_evaluation"]
@@ -214,7 +221,7 @@ def _accuracy_command(args: argparse.Namespace, weights: str) -> str:
 
 
 def _run_accuracy(args: argparse.Namespace) -> int:
-    from bench.accuracy import markdown, measure  # MediaPipe and the renderer: only when measuring
+    from streams.offline.accuracy import markdown, measure  # MediaPipe and the renderer: only when measuring
 
     out = args.out or str(DEFAULT_ACCURACY_DOC)
     weights = args.weights if args.weights is not None else load_settings().vision.yolo_weights

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # files only: no display, no GUI toolkit
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from streams.risk.evaluation import Evaluation, SessionOutcome
+from streams.offline.evaluation import Evaluation, SessionOutcome
 
 __all__ = ["WORST_SESSIONS", "plot_evaluation"]
 

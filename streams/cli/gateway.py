@@ -1,4 +1,4 @@
-"""``integrity gateway``: the HTTP and WebSocket API over the stream (``producers.gateway``), on uvicorn;
+"""``integrity gateway``: the HTTP and WebSocket API over the stream (``streams.gateway``), on uvicorn;
 ``integrity gateway hash-key``: the hash of an API key, for INTEGRITY_GATEWAY_API_KEYS;
 ``integrity gateway postman``: a Postman collection of the API, made from its OpenAPI schema."""
 
@@ -22,7 +22,7 @@ __all__ = ["add_gateway_command"]
 def _cmd_gateway(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from producers.gateway.app import create_app
+    from streams.gateway.app import create_app
     from streams.kafka.admin import ensure_topics
 
     for name, value in (("INTEGRITY_GATEWAY_HOST", args.host), ("INTEGRITY_GATEWAY_PORT", args.port)):
@@ -60,7 +60,7 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
 
 
 def _cmd_hash_key(args: argparse.Namespace) -> int:
-    from producers.gateway.access import hash_key
+    from streams.gateway.access import hash_key
 
     key = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass("API key: ").strip()
     if not key:
@@ -72,8 +72,8 @@ def _cmd_hash_key(args: argparse.Namespace) -> int:
 
 
 def _cmd_postman(args: argparse.Namespace) -> int:
-    from producers.gateway.app import create_app
-    from producers.gateway.postman import collection_from_openapi
+    from streams.gateway.app import create_app
+    from streams.gateway.postman import collection_from_openapi
 
     settings = load_settings()
     base_url = args.base_url or f"http://localhost:{settings.gateway.port}"

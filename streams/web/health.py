@@ -3,7 +3,7 @@
 Live: the process answers. Ready: it can do its job now: its tables are recovered from their changelogs,
 its models are warm, it reaches the broker (a probe every ``INTEGRITY_BROKER_PROBE_S``), and none of its
 input partitions is further behind than ``INTEGRITY_READY_MAX_LAG_S``, measured in broker time from what
-this worker has processed (``streams.agents.processing.caught_up_to``), so it holds on real Kafka and on
+this worker has processed (``streams.worker.progress.caught_up_to``), so it holds on real Kafka and on
 the embedded broker alike.
 """
 
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.records import now_ms
-from streams.agents.processing import caught_up_to
 from streams.app import app, settings
 from streams.kafka.clients import admin_options
+from streams.worker.progress import caught_up_to
 
 __all__ = ["BrokerProbe", "Readiness", "current", "input_lag_s", "probe_broker", "readiness"]
 
@@ -70,7 +70,7 @@ def input_lag_s(now: int) -> dict[str, float]:
     lags = {}
     for tp in sorted(app.consumer.assignment()):
         if tp.topic in inputs:
-            done = max(caught_up_to(tp.topic, tp.partition, now), _STARTED_MS)
+            done = max(caught_up_to(app.consumer, tp.topic, tp.partition, now), _STARTED_MS)
             lags[f"{tp.topic}[{tp.partition}]"] = round((now - done) / 1000, 1)
     return lags
 

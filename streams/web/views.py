@@ -6,15 +6,15 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from streams.agents.detection import pipeline, vision_ready
-from streams.agents.processing import forwarded, pending_records, redelivered
 from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
 from streams.risk.state import is_ended
 from streams.topics import reviews, sessions
 from streams.web.access import forwarded_credentials, protected
 from streams.web.health import current as health_now
-from streams.web.metrics import CONTENT_TYPE_LATEST, exposition, set_gauges
 from streams.web.peers import owner_of, page_of, session_query, session_row, sessions_of_other_workers, view_from
+from streams.worker.metrics import CONTENT_TYPE_LATEST, exposition, set_gauges
+from streams.worker.progress import forwarded, pending_records, redelivered
 
 
 @app.page("/health/")
@@ -54,7 +54,7 @@ async def metrics(web, request):
     inputs = settings.topics.inputs()
     lag = {}
     for tp in app.consumer.assignment():
-        if tp.topic in inputs and (pending := pending_records(tp)) is not None:
+        if tp.topic in inputs and (pending := pending_records(app.consumer, tp)) is not None:
             lag[tp] = pending
     active = sum(1 for state in sessions.values() if state and not is_ended(state))
     models = {"face": vision_ready.is_set(), "objects": vision_ready.is_set() and pipeline.objects.available}

@@ -34,7 +34,7 @@ def fresh_home(tmp_path: Path) -> dict[str, str]:
 
 
 def test_analyze_prints_one_line_per_frame(tmp_path):
-    from samples.session import build_sample_session
+    from streams.samples.session import build_sample_session
 
     sample = build_sample_session(tmp_path / "sample")
     frames = [str(sample / f"frame_{i:05d}.jpg") for i in (0, 35, 120)]
@@ -49,7 +49,7 @@ def test_analyze_prints_one_line_per_frame(tmp_path):
 
 @pytest.mark.skipif(not Path(SHARED_WEIGHTS).exists(), reason="no shared weights")
 def test_stdout_carries_only_json_lines_on_a_machine_where_ultralytics_never_ran(tmp_path):
-    from samples.session import build_sample_session
+    from streams.samples.session import build_sample_session
 
     sample = build_sample_session(tmp_path / "sample")
     frames = [str(sample / f"frame_{i:05d}.jpg") for i in (0, 120)]
@@ -73,7 +73,7 @@ def test_stdout_carries_only_json_lines_on_a_machine_where_ultralytics_never_ran
 def test_a_bmp_in_a_folder_is_analysed_as_an_image(tmp_path):
     import cv2
 
-    from samples.scenes import scene_image
+    from streams.samples.scenes import scene_image
 
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -117,7 +117,7 @@ def test_a_kafka_security_misconfiguration_is_refused_in_one_line_without_the_pa
 
 
 def test_corrupt_weights_are_named_in_one_line_not_a_traceback(tmp_path):
-    from samples.scenes import scene_image
+    from streams.samples.scenes import scene_image
 
     weights = tmp_path / "corrupt.tflite"
     weights.write_bytes(b"this is not a model" * 100)
@@ -134,7 +134,7 @@ def test_corrupt_weights_are_named_in_one_line_not_a_traceback(tmp_path):
 
 
 def test_an_unreachable_broker_is_one_line_not_a_traceback():
-    from streams.kafka.embedded_broker import free_port
+    from streams.child_process import free_port
 
     done = integrity("--bootstrap-servers", f"127.0.0.1:{free_port()}", "topics", timeout=120)
     assert done.returncode == 2
@@ -144,7 +144,7 @@ def test_an_unreachable_broker_is_one_line_not_a_traceback():
 
 def test_analyze_json_has_the_observation(tmp_path):
     from producers.images import encode_jpeg
-    from samples.scenes import scene_image
+    from streams.samples.scenes import scene_image
 
     image = tmp_path / "astronaut.jpg"
     image.write_bytes(encode_jpeg(scene_image("one_face")))

@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 
 from producers.images import encode_jpeg
-from samples.photos import ultralytics_asset as asset
-from samples.photos import zidane_face
-from samples.scenes import scene_image
-from samples.session import jitter
 from schemas.records import Frame, Observation, new_frame, now_ms
+from streams.samples.photos import ultralytics_asset as asset
+from streams.samples.photos import zidane_face
+from streams.samples.scenes import scene_image
+from streams.samples.session import jitter
 
 __all__ = [
     "INTERVAL_MS",

@@ -4,7 +4,7 @@ with conditions and events written by the real behaviour analyser, as the detect
 from __future__ import annotations
 
 from schemas.records import Observation, Recorded, SessionControl, new_session_control
-from streams.risk.evaluation import RecordedSession
+from streams.offline.evaluation import RecordedSession
 from streams.settings import BehaviourSettings
 from streams.vision.behaviour import BehaviourAnalyser
 from tests.helpers.frames import observation_record

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.kafka.local_stack import LocalStack
+from streams.stack.local import LocalStack
 from tests.helpers.frames import SHARED_WEIGHTS
 from tests.helpers.kafka import policies_with_quick
 

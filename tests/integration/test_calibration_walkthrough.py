@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from samples.labelled import PLANTED_ABSENCE_S
 from schemas.records import new_session_control
-from streams.kafka.local_stack import LocalStack
 from streams.risk.policy import POLICY_DIR
+from streams.samples.labelled import PLANTED_ABSENCE_S
+from streams.stack.local import LocalStack
 from tests.helpers.frames import SHARED_WEIGHTS, timeline
 from tests.helpers.kafka import publish, reports_of
 

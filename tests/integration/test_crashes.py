@@ -12,11 +12,11 @@ import time
 import pytest
 
 from schemas.records import FinalReport, Frame, SessionControl, new_session_control
-from streams.kafka.embedded_broker import free_port
+from streams.child_process import free_port
 from streams.kafka.partitioning import partition_of
-from streams.kafka.worker_process import WorkerProcess
 from streams.risk import RiskEngine, final_report
 from streams.settings import BehaviourSettings, VisionSettings
+from streams.stack.processes import WorkerProcess
 from streams.vision import BehaviourAnalyser, VisionPipeline
 from tests.helpers.frames import SHARED_WEIGHTS, timeline
 from tests.helpers.kafka import collect, publish, reports_of, results_of
@@ -116,7 +116,7 @@ def test_five_sigkills_under_load_change_no_final_report(settings, stack):
         worker.start()
         worker.wait_ready(timeout_s=180)
     # Each restart rebalances twice (the group lists the dead worker until its session times out): the
-    # records buffered at the second were once acknowledged unprocessed, and lost (streams.kafka.faust_acks).
+    # records buffered at the second were once acknowledged unprocessed, and lost (streams.worker.faust_acks).
     assert_answered_once_as_uninterrupted(settings, starts, sessions)
 
 

@@ -11,7 +11,8 @@ import time
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.kafka.embedded_broker import EmbeddedBroker, free_port, resident_mb, wait_for_port
+from streams.child_process import free_port
+from streams.kafka.embedded_broker import EmbeddedBroker, resident_mb, wait_for_port
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,11 @@ import urllib.request
 
 import pytest
 
-from streams.kafka.embedded_broker import EmbeddedBroker, free_port
+from streams.child_process import free_port
+from streams.kafka.embedded_broker import EmbeddedBroker
 from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
-from streams.kafka.local_stack import LocalStack
 from streams.settings import BrokerSettings
+from streams.stack.local import LocalStack
 from tests.helpers.frames import timeline
 from tests.helpers.kafka import publish, results_of
 

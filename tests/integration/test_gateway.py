@@ -13,11 +13,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from producers.gateway.access import hash_key
-from producers.gateway.follower import OWNER_KEY
 from schemas.records import new_session_control
+from streams.gateway.access import hash_key
+from streams.kafka.follower import OWNER_KEY
+from streams.stack.processes import GatewayProcess
 from tests.helpers.frames import scene_jpeg
-from tests.helpers.gateway import GatewayProcess
 from tests.helpers.kafka import publish, reports_of
 
 pytestmark = pytest.mark.integration

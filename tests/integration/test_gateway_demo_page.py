@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from producers.gateway.access import hash_key
 from streams.cli.screenshot import HeadlessChromium, find_chromium
-from tests.helpers.gateway import GatewayProcess
+from streams.gateway.access import hash_key
+from streams.stack.processes import GatewayProcess
 from tests.helpers.kafka import collect, reports_of
 
 pytestmark = [

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from producers.gateway.access import hash_key
+from streams.gateway.access import hash_key
+from streams.stack.processes import GatewayProcess
 from tests.helpers.frames import scene_jpeg
-from tests.helpers.gateway import GatewayProcess
 from tests.helpers.kafka import reports_of
 
 pytestmark = pytest.mark.integration

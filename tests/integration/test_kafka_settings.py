@@ -21,8 +21,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streams.kafka.clients import admin_options
-from streams.kafka.local_stack import LocalStack
 from streams.settings import Settings
+from streams.stack.local import LocalStack
 from tests.helpers.frames import timeline
 from tests.helpers.kafka import publish, results_of
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka.local_stack import LocalStack
+from streams.stack.local import LocalStack
 from tests.helpers.frames import SHARED_WEIGHTS, timeline
 from tests.helpers.kafka import collect, publish, results_of
 

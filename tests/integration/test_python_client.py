@@ -9,9 +9,9 @@ import asyncio
 import pytest
 
 from producers.client import AsyncGatewayClient, GatewayClient, GatewayError, KafkaSessionClient
-from producers.gateway.access import hash_key
+from streams.gateway.access import hash_key
+from streams.stack.processes import GatewayProcess
 from tests.helpers.frames import scene_jpeg
-from tests.helpers.gateway import GatewayProcess
 
 pytestmark = pytest.mark.integration
 

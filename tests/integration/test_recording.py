@@ -15,13 +15,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.records import Frame, Recorded, new_session_control
+from streams.child_process import free_port
 from streams.kafka.clients import consumer_options
-from streams.kafka.embedded_broker import free_port
-from streams.kafka.worker_process import WorkerProcess
 from streams.recording.format import kind_of, read_recording
 from streams.recording.record import record, record_filter
 from streams.recording.replay import ReplayOptions, replay
 from streams.settings import Settings, load_settings
+from streams.stack.processes import WorkerProcess
 from tests.helpers.frames import timeline
 from tests.helpers.kafka import collect, publish, reports_of, results_of
 

@@ -11,8 +11,8 @@ import urllib.request
 import pytest
 
 from schemas.records import new_session_control
-from streams.kafka.embedded_broker import free_port
-from streams.kafka.worker_process import WorkerProcess
+from streams.child_process import free_port
+from streams.stack.processes import WorkerProcess
 from tests.helpers.frames import timeline
 from tests.helpers.kafka import publish, reports_of, results_of
 from tests.integration.test_crashes import sessions_on_each_partition

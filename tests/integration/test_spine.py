@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from producers.images import encode_jpeg
-from samples.scenes import scene_image
 from schemas import codec_for
 from schemas.records import now_ms
+from streams.samples.scenes import scene_image
 from tests.helpers.frames import SHARED_WEIGHTS, frame_record, timeline
 from tests.helpers.kafka import collect, publish, results_of
 

@@ -11,9 +11,9 @@ import urllib.request
 import pytest
 
 from schemas.records import new_session_control
-from streams.kafka.embedded_broker import free_port
-from streams.kafka.local_stack import LocalStack
-from streams.kafka.worker_process import WorkerProcess
+from streams.child_process import free_port
+from streams.stack.local import LocalStack
+from streams.stack.processes import WorkerProcess
 from tests.helpers.frames import SHARED_WEIGHTS, timeline
 from tests.helpers.kafka import publish, results_of
 from tests.integration.test_crashes import sessions_on_each_partition

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bench.accuracy import SECTIONS, generated_line
+from streams.offline.accuracy import SECTIONS, generated_line
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ACCURACY.md"
 

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.accuracy import SECTIONS, Accuracy, AccuracyPlan, generated_line, markdown, measure
-from samples.accuracy_sets import (
+from streams.offline.accuracy import SECTIONS, Accuracy, AccuracyPlan, generated_line, markdown, measure
+from streams.samples.accuracy_sets import (
     DARK_SCALES,
     RENDER_MAX_PITCH,
     RENDER_MAX_YAW,

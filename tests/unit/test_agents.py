@@ -15,8 +15,11 @@ import pytest
 
 from schemas.records import new_session_control, now_ms
 from streams.kafka.partitioning import partition_of
-from streams.serializers import Undecodable
+from streams.risk.lifecycle import ExpiryRequests
 from streams.settings import load_settings
+from streams.worker import progress
+from streams.worker.dead_letters import dead_letter
+from streams.worker.serializers import Undecodable
 from tests.helpers.frames import START_MS, frame_record, observation_record
 
 
@@ -28,7 +31,7 @@ def agents(tmp_path_factory) -> Iterator[dict[str, ModuleType]]:
         env.setenv("INTEGRITY_YOLO_WEIGHTS", "")
         app = importlib.import_module("streams.app").app
         app.conf.store = "memory://"
-        yield {name: importlib.import_module(f"streams.agents.{name}") for name in ("processing", "detection", "risk")}
+        yield {name: importlib.import_module(f"streams.agents.{name}") for name in ("stage", "detection", "risk")}
 
 
 class _Acknowledged:
@@ -50,7 +53,7 @@ def sent(agents, monkeypatch) -> dict[str, AsyncMock]:
     """Every topic send of the agents, by topic, captured instead of produced."""
     mocks = {}
     topics = {
-        "dead_letter": agents["processing"].dead_letter_topic,
+        "dead_letter": agents["stage"].dead_letter_topic,
         "events": agents["detection"].events_topic,
         "results": agents["risk"].results_topic,
         "reports": agents["risk"].reports_topic,
@@ -171,7 +174,7 @@ def test_a_control_record_that_cannot_be_read_is_dead_lettered(agents, sent):
 
 
 def test_an_idle_session_is_asked_to_expire_once_until_its_state_changes(agents):
-    requests = agents["risk"].ExpiryRequests()
+    requests = ExpiryRequests()
     assert requests.due({"s5": (1_000, None)}) == ["s5"]
     assert requests.due({"s5": (1_000, None)}) == []  # still there (a ghost the expire cannot reach): not again
     assert requests.due({}) == []  # gone
@@ -269,7 +272,7 @@ def test_readiness_names_each_obstacle(agents):
 
 
 def test_a_redelivered_frame_is_answered_once(agents, sent):
-    redelivered = agents["processing"].redelivered
+    redelivered = progress.redelivered
     before = dict(redelivered)
 
     async def run() -> None:
@@ -285,7 +288,7 @@ def test_a_redelivered_frame_is_answered_once(agents, sent):
 
 
 def test_a_redelivered_observation_gets_no_second_result(agents, sent):
-    redelivered = agents["processing"].redelivered
+    redelivered = progress.redelivered
     before = dict(redelivered)
 
     async def run() -> None:
@@ -314,7 +317,7 @@ def test_a_flooding_session_costs_its_excess_frames_not_the_worker(agents, sent)
     assert len(letters) == 8 and all("faster than 15 per second" in letter["reason"] for letter in letters)
     # The excess frames' images are not copied into dead letters; their size and digest are.
     record = {"topic": "t", "partition": 0, "offset": 1, "key": b"s11", "stage": "detection", "reason": "r"}
-    kept = agents["processing"].dead_letter(**record, value=b"jpeg" * 100, keep_payload=False)
+    kept = dead_letter(**record, value=b"jpeg" * 100, max_payload_bytes=0)
     assert kept["payload"] == b"" and kept["payload_size"] == 400 and len(kept["payload_sha256"]) == 64
 
 

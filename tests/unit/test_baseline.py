@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 from producers.images import encode_jpeg, fit
-from samples.photos import astronaut, grace_hopper
-from samples.posed import PoseRenderer
-from samples.session import jitter
 from schemas.records import new_frame
-from streams.screen import ScreenGeometry, parse_aspect, screen_from_metadata
+from streams.samples.photos import astronaut, grace_hopper
+from streams.samples.posed import PoseRenderer
+from streams.samples.session import jitter
 from streams.settings import BehaviourSettings
 from streams.vision import BehaviourAnalyser, VisionPipeline
 from streams.vision.baseline import GazeBaseline
 from streams.vision.landmarks import FaceLandmarker
+from streams.vision.screen import ScreenGeometry, parse_aspect, screen_from_metadata
 
 FACE = {"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}
 INTERVAL_MS = 200  # 5 frames per second

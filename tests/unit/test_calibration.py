@@ -9,16 +9,16 @@ import re
 import pytest
 
 from schemas.records import new_session_control
-from streams.risk import PolicyBook, RiskEngine, final_report
-from streams.risk.calibration import (
+from streams.offline.calibration import (
     CalibrationError,
     calibrate,
     calibrated_name,
     comparison_table,
     write_policy,
 )
-from streams.risk.evaluation import evaluate, policy_book_of
-from streams.risk.labels import SessionLabel
+from streams.offline.evaluation import evaluate, policy_book_of
+from streams.offline.labels import SessionLabel
+from streams.risk import PolicyBook, RiskEngine, final_report
 from streams.risk.policy import POLICY_DIR, load_policy
 from tests.helpers.sessions import absence_session
 

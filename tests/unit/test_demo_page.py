@@ -1,19 +1,18 @@
 """The gateway's demo page (``/demo/``) without a broker: its routes, what it is told, and that the client
-module it ships is the repository's ``clients/js/integrity-gateway.js`` byte for byte."""
+module it serves is the one source of the JavaScript client (``clients/js/`` links to it)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-import tomllib
 from pathlib import Path
 
 import httpx
 import pytest
 
-from producers.gateway.access import hash_key
-from producers.gateway.app import create_app
-from producers.gateway.demo_page import STATIC_DIR
+from streams.gateway.access import hash_key
+from streams.gateway.app import create_app
+from streams.gateway.demo_page import STATIC_DIR
 from streams.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,12 +38,9 @@ class PageClient:
         return asyncio.run(fetch())
 
 
-def test_the_shipped_client_module_is_the_repositorys() -> None:
-    shipped = STATIC_DIR / "integrity-gateway.js"
-    assert shipped.read_bytes() == CLIENT.read_bytes(), (
-        "producers/gateway/static/integrity-gateway.js differs from clients/js/integrity-gateway.js (the one "
-        "source): cp clients/js/integrity-gateway.js producers/gateway/static/"
-    )
+def test_the_js_client_has_one_source_which_the_package_serves() -> None:
+    # clients/js/ (its tests, its example, its package.json) links to the file the wheel ships.
+    assert CLIENT.is_symlink() and CLIENT.resolve() == (STATIC_DIR / "integrity-gateway.js").resolve()
 
 
 def test_the_page_its_redirect_and_its_files() -> None:
@@ -87,11 +83,3 @@ def test_the_demo_routes_stay_out_of_the_api_schema() -> None:
 def test_the_page_loads_nothing_from_elsewhere(name: str) -> None:
     text = (STATIC_DIR / name).read_text(encoding="utf-8")
     assert not re.search(r"https?://|\bwss?://|(src|href)=\"//", text), name
-
-
-def test_the_static_files_ship_in_the_wheel() -> None:
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    patterns = [f"producers/{pattern}" for pattern in declared.get("producers", [])]
-    for path in STATIC_DIR.iterdir():
-        relative = path.relative_to(ROOT)
-        assert any(relative.match(pattern) for pattern in patterns), f"{relative} is not package data"

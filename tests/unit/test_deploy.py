@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from streams.web.metrics import REGISTRY
+from streams.worker.metrics import REGISTRY
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

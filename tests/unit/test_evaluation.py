@@ -7,16 +7,16 @@ import math
 
 import pytest
 
-from streams.recording.format import RecordingWriter
-from streams.risk import PolicyBook, RiskEngine, final_report
-from streams.risk.evaluation import (
+from streams.offline.evaluation import (
     RecordedSession,
     evaluate,
     load_sessions,
     replay_session,
     sessions_from_records,
 )
-from streams.risk.labels import LabelledRange, SessionLabel
+from streams.offline.labels import LabelledRange, SessionLabel
+from streams.recording.format import RecordingWriter
+from streams.risk import PolicyBook, RiskEngine, final_report
 from tests.helpers.sessions import absence_session, recorded, scripted_session
 
 

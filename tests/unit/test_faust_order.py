@@ -1,8 +1,8 @@
-"""Records reach the agents in offset order from the last seek (streams.kafka.faust_order)."""
+"""Records reach the agents in offset order from the last seek (streams.worker.faust_order)."""
 
 from __future__ import annotations
 
-from streams.kafka.faust_order import _Order
+from streams.worker.faust_order import _Order
 
 TP = ("integrity.frames", 1)
 

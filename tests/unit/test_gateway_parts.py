@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from producers.gateway.access import KeyBook, hash_key, key_from_headers
-from producers.gateway.follower import Subscription
-from producers.gateway.limits import FrameRate
-from producers.gateway.service import retry_after_header
-from producers.gateway.sessions import SessionBook
+from streams.gateway.access import KeyBook, hash_key, key_from_headers
+from streams.gateway.limits import FrameRate
+from streams.gateway.service import retry_after_header
+from streams.gateway.sessions import SessionBook
+from streams.kafka.follower import Subscription
 
 
 def test_keys_are_checked_by_their_hash_and_never_echoed() -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from streams.risk.labels import (
+from streams.offline.labels import (
     LabelError,
     LabelledRange,
     SessionLabel,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.web.metrics import REGISTRY, count_final_report, count_observation, count_review, reason_kind
+from streams.worker.metrics import REGISTRY, count_final_report, count_observation, count_review, reason_kind
 
 
 @pytest.mark.parametrize(

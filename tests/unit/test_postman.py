@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from producers.gateway.app import create_app
-from producers.gateway.postman import collection_from_openapi, example
+from streams.gateway.app import create_app
+from streams.gateway.postman import collection_from_openapi, example
 from streams.settings import load_settings
 
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from producers.images import encode_jpeg
-from samples.scenes import scene_image
-from samples.session import jitter
 from schemas.records import new_frame
 from streams.risk import RiskEngine, final_report
+from streams.samples.scenes import scene_image
+from streams.samples.session import jitter
 from streams.settings import VisionSettings
 from streams.vision import BehaviourAnalyser, VisionPipeline
 from streams.vision.quality import frame_quality

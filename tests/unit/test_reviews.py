@@ -8,7 +8,7 @@ import argparse
 import pytest
 
 from streams.cli.reviews import review_record
-from streams.risk.reviews import labels_from_reviews, review_report
+from streams.offline.reviews import labels_from_reviews, review_report
 from streams.settings import IngressSettings
 from streams.validation import review_refusal
 

@@ -1,7 +1,7 @@
 import pytest
 
 from schemas import RecordDecodeError, codec_for
-from streams.serializers import AvroCodec, Undecodable
+from streams.worker.serializers import AvroCodec, Undecodable
 from tests.helpers.frames import frame_record
 
 EVENT = {

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from producers.images import encode_jpeg
-from samples.scenes import scene_image
-from samples.session import build_sample_session
+from streams.samples.scenes import scene_image
+from streams.samples.session import build_sample_session
 from streams.settings import VisionSettings
 from streams.vision import ImageDecodeError, VisionPipeline, decode_image
 from tests.helpers.frames import frame_record, scene_jpeg, zidane_face
