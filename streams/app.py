@@ -8,12 +8,12 @@ import faust
 
 from streams.kafka import security
 from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
-from streams.settings import load_settings
+from streams.settings import configured
 from streams.worker.faust_acks import acknowledge_only_processed_records
 from streams.worker.faust_order import deliver_in_order
 from streams.worker.in_hand import records_in_hand_finished
 
-settings = load_settings()
+settings = configured()
 # aiokafka logs every request at debug level, a SASL PLAIN login with its password.
 security.hide_secrets_in_logs(settings.broker)
 fixup = EmbeddedBrokerFixup(settings.broker)

@@ -1,9 +1,11 @@
 """Every setting, declared once: its environment variable, default and meaning sit on the field.
 
-Settings are frozen dataclasses (one per concern), read from the environment by ``load_settings``; CLI
-flags set the same variables before the app reads them. The README's configuration table is generated
-from these declarations (``integrity settings --markdown``) and a test checks that it is current.
-Comments above a field say where its number comes from; ``doc`` says what it means.
+Settings are frozen dataclasses (one per concern), read from the environment by ``load_settings``; a
+CLI flag overrides its variable for that command only (``streams.cli.common.settings_for``), and a
+command that runs the Faust app hands it its settings with ``configure`` (the app reads ``configured()``).
+docs/CONFIGURATION.md's table is generated from these declarations (``integrity settings --markdown``)
+and a test checks that it is current. Comments above a field say where its number comes from; ``doc``
+says what it means.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ __all__ = [
     "SettingsError",
     "TopicSettings",
     "VisionSettings",
+    "configure",
+    "configured",
     "declared",
     "flag_help",
     "load_settings",
@@ -731,6 +735,21 @@ def _in_namespace(settings: Settings) -> Settings:
         )
     topics = settings.topics.prefixed(f"{name}.")
     return replace(settings, topics=topics, app_id=f"{settings.app_id}-{name}", data_dir=settings.data_dir / name)
+
+
+_configured: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """The settings this process runs with from now on (``integrity worker`` sets them, flags applied,
+    before it imports the Faust app)."""
+    global _configured
+    _configured = settings
+
+
+def configured() -> Settings:
+    """The settings this process was configured with, else the environment's (``faust -A streams.app``)."""
+    return _configured if _configured is not None else load_settings()
 
 
 def flag_help(env: str, text: str | None = None) -> str:

@@ -26,7 +26,7 @@ from schemas.records import new_frame
 from streams.bench.output import percentiles, print_table, write_json
 from streams.samples.photos import ultralytics_asset
 from streams.samples.scenes import SCENES, noisy_jpegs, scene_image
-from streams.settings import VisionSettings, load_settings
+from streams.settings import Settings, VisionSettings, load_settings
 from streams.vision import BehaviourAnalyser, VisionPipeline
 from streams.vision.objects import import_ultralytics
 
@@ -94,8 +94,8 @@ def _run(settings: VisionSettings, frames: list[bytes], warmup: int = 5) -> dict
     }
 
 
-def main(frames: int, stride: int, out: Path) -> int:
-    settings = load_settings()
+def main(frames: int, stride: int, out: Path, settings: Settings | None = None) -> int:
+    settings = settings or load_settings()
     images = _frames(frames + 5)
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="integrity-bench-vision-") as workdir:

@@ -1,81 +1,35 @@
-"""``integrity analyze``: the vision stage offline, on images or video files, one line (or JSON) per frame.
-
-What users run to check a camera setup, and what the accuracy tests and benchmarks use. The inputs
-form one session, in order; capture times are spaced by ``fps``. The same code as the worker runs:
-the vision pipeline, the behaviour analyser and the risk engine.
-"""
+"""``integrity analyze``: the vision stage offline on images, folders or video files, one line (or JSON)
+per frame (``streams.offline.analysis``)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
+import argparse
 from pathlib import Path
-from typing import TypedDict
+from typing import Any
 
-from producers.images import IMAGE_SUFFIXES, encode_jpeg, image_files, iter_images, read_image
-from schemas.records import ImageEncoding, Observation, Verdict, new_frame
-from streams.risk import PolicyBook, RiskEngine
-from streams.settings import Settings
-from streams.vision import BehaviourAnalyser, VisionPipeline, decode_image
+from streams.cli.common import settings_for
+from streams.settings import flag_help
 
-__all__ = ["AnalysedFrame", "analyze", "iter_frames", "with_stride"]
-
-# Files sent as they are, like a webcam's own JPEGs; other images (.bmp) are re-encoded as JPEG.
-_ENCODINGS: dict[str, ImageEncoding] = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
+__all__ = ["register"]
 
 
-class AnalysedFrame(TypedDict):
-    name: str
-    observation: Observation
-    attention: float
-    risk_score: float
-    verdict: Verdict
+def register(sub: Any) -> None:
+    p = sub.add_parser("analyze", help="run the vision stage offline on images, folders or videos")
+    p.add_argument("paths", nargs="+", help="image files, image folders or video files (one session, in order)")
+    p.add_argument("--json", action="store_true", help="one JSON object per frame")
+    p.add_argument("--fps", type=float, default=5.0, help="frame rate the inputs were captured at")
+    p.add_argument("--stride", type=int, default=1, help="run object detection on every Nth frame (default 1)")
+    p.add_argument("--weights", help=flag_help("INTEGRITY_YOLO_WEIGHTS", "YOLO weights"))
+    p.set_defaults(func=_cmd_analyze)
 
 
-def iter_frames(paths: list[Path]) -> Iterator[tuple[str, bytes, ImageEncoding]]:
-    """(name, encoded image, encoding) for each image file, each image of a folder, each video frame."""
-    for path in paths:
-        suffix = path.suffix.lower()
-        if path.is_dir():
-            yield from iter_frames(image_files(path))
-        elif suffix in _ENCODINGS:
-            yield path.name, path.read_bytes(), _ENCODINGS[suffix]
-        elif suffix in IMAGE_SUFFIXES:
-            yield path.name, encode_jpeg(read_image(path), 95), "JPEG"
-        else:
-            for index, image in enumerate(iter_images(path)):
-                yield f"{path.name}#{index}", encode_jpeg(image, 95), "JPEG"
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from streams.cli.render import format_analysed_frame, to_json
+    from streams.offline.analysis import analyze, with_stride
+    from streams.vision.objects import ObjectDetector
 
-
-def analyze(paths: list[Path], settings: Settings, fps: float = 5.0) -> Iterator[AnalysedFrame]:
-    """Observation, behaviours and live risk per frame, with the frame's ``name``."""
-    pipeline = VisionPipeline(settings.vision)
-    pipeline.warm_up()
-    analyser = BehaviourAnalyser(settings.behaviour, settings.vision)
-    engine = RiskEngine(PolicyBook(settings.risk.policy_dir, settings.risk.default_policy))
-    behaviour_state = risk_state = None
-    for sequence, (name, image, encoding) in enumerate(iter_frames(paths)):
-        height, width = decode_image(image, encoding).shape[:2]  # a Frame declares its size
-        frame = new_frame(
-            "analyze",
-            sequence,
-            image,
-            width=width,
-            height=height,
-            captured_at_ms=int(sequence * 1000 / fps),
-            encoding=encoding,
-        )
-        observation = pipeline.observe(frame)
-        behaviour_state = analyser.annotate(behaviour_state, observation)
-        risk_state, result = engine.apply(risk_state, observation)
-        yield {
-            "name": name,
-            "observation": observation,
-            "attention": result["attention"],
-            "risk_score": result["risk_score"],
-            "verdict": result["verdict"],
-        }
-
-
-def with_stride(settings: Settings, stride: int) -> Settings:
-    return dataclasses.replace(settings, vision=dataclasses.replace(settings.vision, yolo_stride=stride))
+    settings = with_stride(settings_for(args, INTEGRITY_YOLO_WEIGHTS=args.weights), args.stride)
+    ObjectDetector(settings.vision.yolo_weights, settings.vision.object_min_confidence).verify()
+    for row in analyze([Path(p) for p in args.paths], settings, fps=args.fps):
+        print(to_json(row) if args.json else format_analysed_frame(row), flush=True)
+    return 0

@@ -12,14 +12,12 @@ import signal
 import sys
 import uuid
 
-from tqdm import tqdm
+from streams.cli.common import positive, progress_bar, refuse, settings_for
 
-from streams.settings import load_settings
-
-__all__ = ["add_capture_command"]
+__all__ = ["register"]
 
 
-def add_capture_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "capture",
         help="publish a webcam, stream URL or video file live as one session",
@@ -37,19 +35,12 @@ def add_capture_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--session-id", help="the session's id (default capture-<random>)")
     p.add_argument("--candidate-id", default="candidate")
     p.add_argument("--policy", default="default", help="risk policy of the session (streams/risk/policies)")
-    p.add_argument("--fps", type=_positive, default=2.0, help="frames published per second (default %(default)s)")
+    p.add_argument("--fps", type=positive, default=2.0, help="frames published per second (default %(default)s)")
     p.add_argument(
-        "--duration", type=_positive, metavar="SECONDS", help="stop after this long (a file: of its own time)"
+        "--duration", type=positive, metavar="SECONDS", help="stop after this long (a file: of its own time)"
     )
     p.add_argument("--frames", type=int, metavar="N", help="stop after publishing N frames")
     p.set_defaults(func=_run_capture)
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
 
 
 def _run_capture(args: argparse.Namespace) -> int:
@@ -68,8 +59,8 @@ def _run_capture(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         max_frames=args.frames,
     )
-    settings = load_settings()
-    bar = tqdm(desc="published", total=args.frames, unit="frame", file=sys.stderr, disable=not sys.stderr.isatty())
+    settings = settings_for(args)
+    bar = progress_bar("published", "frame", args.frames)
 
     def progress(sent: int, _: int | None) -> None:
         if sent == 1:  # said once the source gives frames: a source that cannot open says only why
@@ -92,7 +83,6 @@ def _run_capture(args: argparse.Namespace) -> int:
         with bar:
             summary = asyncio.run(run())
     except CaptureError as exc:
-        print(f"integrity: {exc}", file=sys.stderr)
-        return 2
+        return refuse(str(exc))
     print(summary.line(), flush=True)
     return 0

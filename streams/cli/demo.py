@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from producers.footage import FootageOptions, publish_footage
 from schemas.records import FinalReport, Result
+from streams.cli.common import settings_for
 from streams.cli.render import format_report, format_result, to_json
+from streams.cli.sample import DEFAULT_SAMPLE_DIR
 from streams.kafka.clients import session_publisher
 from streams.kafka.reader import follow
-from streams.settings import Settings, load_settings
+from streams.settings import Settings
 from streams.stack.local import LocalStack
 from streams.stack.processes import GatewayProcess
 
-__all__ = ["DemoOptions", "run_demo"]
+__all__ = ["DemoOptions", "register", "run_demo"]
 
 _STATE_DIR = Path(".integrity/demo")
 
@@ -33,13 +38,37 @@ class DemoOptions:
     gateway: bool = False
 
 
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="broker + worker + sample replay + verdicts, on the embedded broker")
+    p.add_argument("--sample-dir", default=str(DEFAULT_SAMPLE_DIR))
+    p.add_argument("--fps", type=float, default=5.0)
+    p.add_argument("--session-id", default="demo-session")
+    p.add_argument("--json", action="store_true", help="print verdicts as JSON lines")
+    p.add_argument(
+        "--gateway",
+        action="store_true",
+        help="also run the gateway (its webcam page at /demo/) and stay up after the sample session until Ctrl-C",
+    )
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    options = DemoOptions(
+        sample_dir=Path(args.sample_dir), fps=args.fps, session_id=args.session_id, json=args.json, gateway=args.gateway
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        return run_demo(options, settings_for(args))
+    print("\ndemo stopped", file=sys.stderr)
+    return 130
+
+
 def _say(message: str) -> None:
     print(f"[demo] {message}", file=sys.stderr, flush=True)
 
 
-def run_demo(options: DemoOptions) -> int:
+def run_demo(options: DemoOptions, configured: Settings) -> int:
+    """The demo with ``configured``'s broker address, web and gateway ports."""
     started = time.monotonic()
-    configured = load_settings()
     if not (options.sample_dir / "manifest.json").exists():
         from streams.samples.session import build_sample_session
 

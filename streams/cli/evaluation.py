@@ -13,14 +13,14 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiokafka.errors import KafkaConnectionError
 from tqdm import tqdm
 
+from streams.cli.common import progress_bar, refuse, settings_for
 from streams.offline.calibration import CalibrationError, calibrate, comparison_table, write_policy
 from streams.offline.evaluation import (
     Evaluation,
@@ -33,15 +33,15 @@ from streams.offline.evaluation import (
 from streams.offline.labels import LabelError, SessionLabel, load_labels
 from streams.offline.reviews import ReviewReport, labels_from_reviews, review_report
 from streams.risk.policy import POLICY_DIR, PolicyBook, load_policy
-from streams.settings import Settings, load_settings
+from streams.settings import Settings
 
-__all__ = ["DEFAULT_ACCURACY_DOC", "DEFAULT_EVALUATION_DIR", "add_evaluation_commands", "format_evaluation"]
+__all__ = ["DEFAULT_ACCURACY_DOC", "DEFAULT_EVALUATION_DIR", "format_evaluation", "register", "run_accuracy"]
 
 DEFAULT_EVALUATION_DIR = Path(".integrity/evaluation")
 DEFAULT_ACCURACY_DOC = Path("docs/ACCURACY.md")
 
 
-def add_evaluation_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "evaluate",
         help="replay recorded sessions through the risk core and hold their verdicts against reviewer labels",
@@ -69,6 +69,12 @@ def add_evaluation_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
         "--accuracy",
         action="store_true",
         help="measure the vision stage on labelled images instead (no recordings or labels; ~1 minute)",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        help="with --accuracy: also write the readings behind the report as JSON to FILE",
     )
     p.add_argument(
         "--weights",
@@ -116,17 +122,6 @@ def _common(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--policy-dir", type=Path, metavar="DIR", help="policy folder (default INTEGRITY_RISK_POLICY_DIR)")
 
 
-def _refuse(command: str, message: str) -> int:
-    print(f"integrity {command}: {message}", file=sys.stderr)
-    return 2
-
-
-@contextmanager
-def _progress(desc: str, unit: str) -> Iterator[tqdm]:
-    with tqdm(desc=desc, unit=unit, disable=None, file=sys.stderr, leave=False) as bar:
-        yield bar
-
-
 def _book(args: argparse.Namespace, settings: Settings) -> tuple[Path, PolicyBook]:
     directory = Path(args.policy_dir or settings.risk.policy_dir or POLICY_DIR)
     return directory, PolicyBook(directory, settings.risk.default_policy)
@@ -154,7 +149,7 @@ def _sessions(paths: list[Path], settings: Settings) -> list[RecordedSession]:
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"no recording {', '.join(missing)}")
-    with _progress("frames through vision (recordings without observations)", "frame") as bar:
+    with progress_bar("frames through vision (recordings without observations)", "frame", leave=False) as bar:
         return load_sessions(paths, settings, on_frame=lambda: bar.update())
 
 
@@ -165,9 +160,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.accuracy:
         if args.recordings or args.labels or args.policy:
             args.usage_error("--accuracy takes no RECORDING, --labels or --policy")
-        return _run_accuracy(args)
-    if args.weights:
-        args.usage_error("--weights goes with --accuracy")
+        return run_accuracy(args)
+    if args.weights or args.json:
+        args.usage_error("--weights and --json go with --accuracy")
     args.out = Path(args.out) if args.out else DEFAULT_EVALUATION_DIR
     if args.reviews and not args.recordings:
         return _run_review_report(args)
@@ -177,7 +172,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             "--reviews alone (what reviewers said), or --accuracy"
         )
     _check_label_source(args, args.usage_error)
-    settings = load_settings()
+    settings = settings_for(args)
     try:
         _, book = _book(args, settings)
         forced = None
@@ -191,10 +186,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         sessions = _sessions(args.recordings, settings)
         labels = _labels(args, settings, book, sessions)
     except (LabelError, OSError, ValueError) as exc:
-        return _refuse("evaluate", str(exc))
+        return refuse(str(exc), "evaluate")
     if not sessions:
-        return _refuse("evaluate", "the recordings hold no session with observations or frames")
-    with _progress("sessions scored", "session") as bar:
+        return refuse("the recordings hold no session with observations or frames", "evaluate")
+    with progress_bar("sessions scored", "session", leave=False) as bar:
         evaluation = evaluate(sessions, labels, book, policy=forced, on_session=lambda _: bar.update())
     for line in format_evaluation(evaluation):
         print(line)
@@ -220,18 +215,24 @@ def _accuracy_command(args: argparse.Namespace, weights: str) -> str:
     return command
 
 
-def _run_accuracy(args: argparse.Namespace) -> int:
+def run_accuracy(args: argparse.Namespace) -> int:
+    """``integrity evaluate --accuracy`` (``args``: ``out``, ``json``, ``weights``)."""
     from streams.offline.accuracy import markdown, measure  # MediaPipe and the renderer: only when measuring
 
     out = args.out or str(DEFAULT_ACCURACY_DOC)
-    weights = args.weights if args.weights is not None else load_settings().vision.yolo_weights
-    with _progress("frames observed", "frame") as bar, contextlib.redirect_stdout(sys.stderr):
+    weights = args.weights if args.weights is not None else settings_for(args).vision.yolo_weights
+    with progress_bar("frames observed", "frame", leave=False) as bar, contextlib.redirect_stdout(sys.stderr):
 
         def step(stage: str) -> None:
             bar.set_description(stage, refresh=False)
             bar.update()
 
-        accuracy = measure(weights=weights, command=_accuracy_command(args, weights), progress=step)
+        accuracy = measure(
+            weights=weights, command=_accuracy_command(args, weights), progress=step, settings=settings_for(args)
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(accuracy.to_dict(), indent=2) + "\n")
     text = markdown(accuracy)
     if out == "-":
         sys.stdout.write(text)
@@ -322,7 +323,7 @@ def format_evaluation(evaluation: Evaluation) -> list[str]:
 
 def _run_calibrate(args: argparse.Namespace) -> int:
     _check_label_source(args, args.usage_error)
-    settings = load_settings()
+    settings = settings_for(args)
     try:
         directory, book = _book(args, settings)
         name = args.policy or book.default
@@ -330,12 +331,12 @@ def _run_calibrate(args: argparse.Namespace) -> int:
             raise ValueError(f"no policy {name!r} in {directory} (known: {', '.join(sorted(book.policies))})")
         sessions = _sessions(args.recordings, settings)
         labels = _labels(args, settings, book, sessions)
-        with _progress("candidate policies", "policy") as bar:
+        with progress_bar("candidate policies", "policy", leave=False) as bar:
             calibration = calibrate(
                 sessions, labels, book.policies[name], args.target_false_flag_rate, on_candidate=_update(bar)
             )
     except (LabelError, CalibrationError, OSError, ValueError) as exc:
-        return _refuse("calibrate", str(exc))
+        return refuse(str(exc), "calibrate")
     if not calibration.meets_target:
         print("\n".join(comparison_table(calibration)))
         print(
@@ -369,7 +370,7 @@ def _update(bar: tqdm) -> Callable[[int, int], None]:
 def _run_review_report(args: argparse.Namespace) -> int:
     from streams.kafka.reader import read_all
 
-    settings = load_settings()
+    settings = settings_for(args)
     topics = settings.topics
 
     async def read() -> tuple[list[Any], list[Any]]:
@@ -381,7 +382,9 @@ def _run_review_report(args: argparse.Namespace) -> int:
     try:
         reviews, reports = asyncio.run(read())
     except KafkaConnectionError as exc:
-        return _refuse("evaluate", f"cannot reach the broker at {settings.broker.bootstrap_servers}: {exc}")
+        return refuse(
+            command="evaluate", message=f"cannot reach the broker at {settings.broker.bootstrap_servers}: {exc}"
+        )
     report = review_report(reviews, reports)
     for line in format_review_report(report, len(reviews)):
         print(line)

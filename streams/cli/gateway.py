@@ -9,14 +9,14 @@ import asyncio
 import getpass
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from streams.settings import flag_help, load_settings
+from streams.cli.common import refuse, settings_for
+from streams.settings import flag_help
 
-__all__ = ["add_gateway_command"]
+__all__ = ["register"]
 
 
 def _cmd_gateway(args: argparse.Namespace) -> int:
@@ -25,15 +25,11 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     from streams.gateway.app import create_app
     from streams.kafka.admin import ensure_topics
 
-    for name, value in (("INTEGRITY_GATEWAY_HOST", args.host), ("INTEGRITY_GATEWAY_PORT", args.port)):
-        if value is not None:
-            os.environ[name] = str(value)
-    settings = load_settings()
+    settings = settings_for(args, INTEGRITY_GATEWAY_HOST=args.host, INTEGRITY_GATEWAY_PORT=args.port)
     try:
         app = create_app(settings)
     except ValueError as exc:  # a malformed key list: refused before listening
-        print(f"integrity: {exc}", file=sys.stderr)
-        return 2
+        return refuse(str(exc))
     asyncio.run(ensure_topics(settings))
     level = settings.log_level.lower()
     logging.getLogger("integrity.gateway").setLevel(level.upper())
@@ -64,8 +60,7 @@ def _cmd_hash_key(args: argparse.Namespace) -> int:
 
     key = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass("API key: ").strip()
     if not key:
-        print("integrity: no key given (on stdin)", file=sys.stderr)
-        return 2
+        return refuse("no key given (on stdin)")
     name = args.platform or "platform"
     print(f"{name}:{hash_key(key)}")
     return 0
@@ -75,7 +70,7 @@ def _cmd_postman(args: argparse.Namespace) -> int:
     from streams.gateway.app import create_app
     from streams.gateway.postman import collection_from_openapi
 
-    settings = load_settings()
+    settings = settings_for(args)
     base_url = args.base_url or f"http://localhost:{settings.gateway.port}"
     collection = collection_from_openapi(create_app(settings).openapi(), base_url=base_url)
     text = json.dumps(collection, indent=2) + "\n"
@@ -88,7 +83,7 @@ def _cmd_postman(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_gateway_command(sub: Any) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser("gateway", help="the HTTP and WebSocket gateway: frames in, Results and reports out")
     p.add_argument("--host", help=flag_help("INTEGRITY_GATEWAY_HOST"))
     p.add_argument("--port", type=int, help=flag_help("INTEGRITY_GATEWAY_PORT"))

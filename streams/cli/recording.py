@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
+from streams.cli.common import positive, progress_bar, settings_for
 
-from streams.settings import Settings, load_settings
-
-__all__ = ["add_recording_commands"]
+__all__ = ["register"]
 
 _FRAMES_WARNING = (
     "integrity record: WARNING: --frames copies the candidates' images into {out}: faces, biometric data. "
@@ -24,7 +21,7 @@ _FRAMES_WARNING = (
 )
 
 
-def add_recording_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "record",
         help="copy sessions from the topics into a recording file",
@@ -42,7 +39,7 @@ def add_recording_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         help="record the images too: biometric data (faces). Without it the recording holds observations only, "
         "enough to re-score",
     )
-    p.add_argument("--namespace", metavar="NAME", help="record namespace NAME's topics (sets INTEGRITY_NAMESPACE)")
+    p.add_argument("--namespace", metavar="NAME", help="record namespace NAME's topics (overrides INTEGRITY_NAMESPACE)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_record)
 
@@ -56,35 +53,16 @@ def add_recording_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="recordings, replayed one after another")
     pace = p.add_mutually_exclusive_group()
-    pace.add_argument("--speed", type=_speed, default=1.0, help="pace: 1 as recorded (default), 10 ten times faster")
+    pace.add_argument("--speed", type=positive, default=1.0, help="pace: 1 as recorded (default), 10 ten times faster")
     pace.add_argument("--as-fast-as-possible", action="store_true", help="publish without waiting")
     p.add_argument(
         "--namespace",
         metavar="NAME",
-        help="replay into namespace NAME's topics, created if missing (sets INTEGRITY_NAMESPACE)",
+        help="replay into namespace NAME's topics, created if missing (overrides INTEGRITY_NAMESPACE)",
     )
     p.add_argument("--session-prefix", default="", metavar="P", help="rename each session P+id (replay twice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_replay)
-
-
-def _speed(text: str) -> float:
-    speed = float(text)
-    if not speed > 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive speed")
-    return speed
-
-
-def _settings_in(namespace: str | None) -> Settings:
-    if namespace is not None:
-        os.environ["INTEGRITY_NAMESPACE"] = namespace  # the flag wins over the environment
-    return load_settings()
-
-
-def _bar(args: argparse.Namespace, description: str, unit: str, total: int | None = None) -> tqdm:
-    return tqdm(
-        desc=description, total=total, unit=unit, file=sys.stderr, disable=args.quiet or not sys.stderr.isatty()
-    )
 
 
 def _run_record(args: argparse.Namespace) -> int:
@@ -95,10 +73,10 @@ def _run_record(args: argparse.Namespace) -> int:
     except FilterError as exc:
         print(f"integrity record: {exc}", file=sys.stderr)
         return 2
-    settings = _settings_in(args.namespace)
+    settings = settings_for(args, INTEGRITY_NAMESPACE=args.namespace)
     if args.frames:
         print(_FRAMES_WARNING.format(out=args.out), file=sys.stderr, flush=True)
-    with _bar(args, "reading", "record") as bar:
+    with progress_bar("reading", "record", quiet=args.quiet) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -128,7 +106,7 @@ def _run_replay(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(f"integrity replay: {path}: {exc}", file=sys.stderr)
             return 2
-    settings = _settings_in(args.namespace)
+    settings = settings_for(args, INTEGRITY_NAMESPACE=args.namespace)
     if settings.namespace:
         asyncio.run(ensure_topics(settings))
         if asyncio.run(workers_serving(settings)) == 0:
@@ -145,7 +123,7 @@ def _run_replay(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     options = ReplayOptions(speed=None if args.as_fast_as_possible else args.speed, session_prefix=args.session_prefix)
-    with _bar(args, "replaying", "record", count_records(args.files)) as bar:
+    with progress_bar("replaying", "record", count_records(args.files), quiet=args.quiet) as bar:
         summary = asyncio.run(replay(settings, args.files, options, lambda: bar.update()))
     print(summary.line(settings, len(args.files)))
     return 0

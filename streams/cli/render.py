@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from schemas.records import DetectedObject, FinalReport, ObjectsStatus, Result
 
 if TYPE_CHECKING:
-    from streams.cli.analyze import AnalysedFrame
+    from streams.offline.analysis import AnalysedFrame
 
 __all__ = ["format_analysed_frame", "format_objects", "format_report", "format_result", "to_json"]
 

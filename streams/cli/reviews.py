@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import uuid
 from typing import Any
 
 from schemas import codec_for
 from schemas.records import Review, now_ms
-from streams.settings import load_settings
+from streams.cli.common import refuse, settings_for
 
-__all__ = ["add_review_command", "review_record"]
+__all__ = ["register", "review_record"]
 
 
 def review_record(args: argparse.Namespace) -> Review:
@@ -48,9 +47,8 @@ def _cmd_review(args: argparse.Namespace) -> int:
     try:
         review = review_record(args)
     except ValueError as exc:
-        print(f"integrity review: {exc}", file=sys.stderr)
-        return 2
-    settings = load_settings()
+        return refuse(str(exc), "review")
+    settings = settings_for(args)
 
     async def publish() -> None:
         async with session_publisher(settings) as publisher:
@@ -62,7 +60,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_review_command(sub: Any) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "review",
         help="publish a reviewer's decision about a session's event or time range (confirmed or dismissed)",

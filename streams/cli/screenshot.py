@@ -25,8 +25,9 @@ from typing import Any
 import aiohttp
 
 from streams.child_process import stop_child
+from streams.cli.common import refuse, settings_for
 
-__all__ = ["CHROMIUM_NAMES", "HeadlessChromium", "add_screenshot_command", "capture", "find_chromium"]
+__all__ = ["CHROMIUM_NAMES", "HeadlessChromium", "capture", "find_chromium", "register"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 DEFAULT_OUT = Path(".integrity/dashboard.png")
@@ -181,17 +182,13 @@ async def capture(executable: str, url: str, out: Path, token: str = "", timeout
 
 
 def _cmd_screenshot(args: argparse.Namespace) -> int:
-    from streams.settings import load_settings
-
     executable = find_chromium()
     if executable is None:
-        print(
-            "integrity: no chromium found (looked for " + ", ".join(CHROMIUM_NAMES) + "); install it, e.g. "
-            "apt-get install -y --no-install-recommends chromium",
-            file=sys.stderr,
+        return refuse(
+            "no chromium found (looked for " + ", ".join(CHROMIUM_NAMES) + "); install it, e.g. "
+            "apt-get install -y --no-install-recommends chromium"
         )
-        return 2
-    settings = load_settings()
+    settings = settings_for(args)
     url = args.url or f"http://127.0.0.1:{settings.web_port}/dashboard/"
     try:
         out = asyncio.run(capture(executable, url, Path(args.out), settings.web_token.reveal(), args.timeout))
@@ -202,7 +199,7 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_screenshot_command(sub: Any) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser("screenshot", help="the worker's dashboard in headless chromium, as a PNG")
     p.add_argument("--out", default=str(DEFAULT_OUT), help="PNG file (default %(default)s)")
     p.add_argument("--url", help="dashboard URL (default http://127.0.0.1:$INTEGRITY_WEB_PORT/dashboard/)")

@@ -1,0 +1,63 @@
+"""``integrity worker``: a Faust worker (the detection, risk and reviews agents and the web views), after
+the topics exist and its weights load; the same as ``faust -A streams.app worker`` with the flags applied."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from streams.cli.common import settings_for
+from streams.settings import configure, flag_help
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("worker", help="run a Faust worker")
+    p.add_argument("--web-port", type=int, help=flag_help("INTEGRITY_WEB_PORT"))
+    p.add_argument("--data-dir", help=flag_help("INTEGRITY_DATA_DIR"))
+    p.add_argument("--loglevel", "-l", help=flag_help("INTEGRITY_LOG_LEVEL"))
+    p.set_defaults(func=_cmd_worker)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from streams.kafka.admin import ensure_topics
+    from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
+    from streams.vision.objects import ObjectDetector
+
+    settings = settings_for(
+        args, INTEGRITY_WEB_PORT=args.web_port, INTEGRITY_DATA_DIR=args.data_dir, INTEGRITY_LOG_LEVEL=args.loglevel
+    )
+    fixup = EmbeddedBrokerFixup(settings.broker)
+    # Before anything starts: a worker whose weights cannot load must say so, not hang unready.
+    ObjectDetector(settings.vision.yolo_weights, settings.vision.object_min_confidence).verify()
+    asyncio.run(ensure_topics(settings))
+    if asyncio.run(fixup.prepare_worker(settings.data_dir)):
+        print(
+            f"the embedded broker restarted since this worker last ran: cleared {settings.data_dir} "
+            "(its tables rebuild from the changelogs)",
+            file=sys.stderr,
+            flush=True,
+        )
+    configure(settings)  # the app reads its settings on import: these, flags applied
+    from streams.app import app
+
+    level = settings.log_level.lower()
+    level = {"warning": "warn", "critical": "crit"}.get(level, level)  # Faust's own spellings
+    sys.argv = ["integrity", "worker", "--loglevel", level]
+    try:
+        app.main()
+    except BaseException:
+        # Faust stops with a ConsistencyError when the embedded broker it ran against restarted empty.
+        if asyncio.run(fixup.restarted_since_prepared(settings.data_dir)):
+            print(
+                "integrity: the embedded broker restarted; it keeps its topics in memory, so they and the sessions "
+                "in flight are gone. This worker stops: start it again (it clears its state folder).",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 3
+        raise
+    return 0
