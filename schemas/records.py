@@ -35,6 +35,7 @@ __all__ = [
     "SessionControl",
     "Verdict",
     "new_frame",
+    "new_observation",
     "new_session_control",
     "now_ms",
 ]
@@ -285,6 +286,51 @@ def new_frame(
         "height": height,
         "source": source,
         "metadata": metadata or {},
+    }
+
+
+def new_observation(
+    session_id: str,
+    frame_sequence: int,
+    captured_at_ms: int,
+    *,
+    candidate_id: str = "",
+    faces: list[Face] | None = None,
+    head_pose: HeadPose | None = None,
+    gaze: Gaze | None = None,
+    objects: list[DetectedObject] | None = None,
+    objects_status: ObjectsStatus = "skipped",
+    conditions: list[Condition] | None = None,
+    events: list[Event] | None = None,
+    brightness: float = 100.0,
+    contrast: float | None = 50.0,
+    sharpness: float | None = 1000.0,
+    frame_digest: str = "",
+    observed_at_ms: int | None = None,
+    timings_ms: dict[str, float] | None = None,
+) -> Observation:
+    """An Observation of a frame captured at ``captured_at_ms``: a well-lit, sharp frame with no face, no
+    objects checked and no behaviour unless the arguments say otherwise (benchmarks, fuzzing, tests)."""
+    return {
+        "session_id": session_id,
+        "candidate_id": candidate_id,
+        "frame_sequence": frame_sequence,
+        "captured_at_ms": captured_at_ms,
+        "observed_at_ms": captured_at_ms + 5 if observed_at_ms is None else observed_at_ms,
+        "brightness": brightness,
+        "too_dark": False,
+        "image_too_small": False,
+        "contrast": contrast,
+        "sharpness": sharpness,
+        "frame_digest": frame_digest,
+        "faces": faces or [],
+        "head_pose": head_pose,
+        "gaze": gaze,
+        "objects": objects,
+        "objects_status": objects_status,
+        "timings_ms": timings_ms or {"total": 5.0},
+        "conditions": conditions or [],
+        "events": events or [],
     }
 
 

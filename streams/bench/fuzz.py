@@ -25,7 +25,7 @@ import numpy as np
 
 from producers.images import encode_jpeg
 from schemas import codec_for
-from schemas.records import Frame, Observation, new_frame, new_session_control, now_ms
+from schemas.records import Frame, Observation, new_frame, new_observation, new_session_control, now_ms
 from streams.bench.output import print_table, write_json
 from streams.kafka.clients import session_publisher
 from streams.kafka.reader import collect
@@ -166,27 +166,15 @@ def _png_bomb(width: int, height: int) -> bytes:
 
 def _forged(session: str, now: int) -> Observation:
     """An Observation no worker could have written: a phone seen with infinite confidence."""
-    return {
-        "session_id": session,
-        "candidate_id": "c",
-        "frame_sequence": 0,
-        "captured_at_ms": now,
-        "observed_at_ms": now,
-        "brightness": 100.0,
-        "too_dark": False,
-        "image_too_small": False,
-        "contrast": 50.0,
-        "sharpness": 1000.0,
-        "frame_digest": "",
-        "faces": [],
-        "head_pose": None,
-        "gaze": None,
-        "objects": None,
-        "objects_status": "skipped",
-        "timings_ms": {"total": 1.0},
-        "conditions": [{"type": "phone_visible", "confidence": float("inf"), "since_ms": now, "until_ms": None}],
-        "events": [],
-    }
+    return new_observation(
+        session,
+        0,
+        now,
+        candidate_id="c",
+        observed_at_ms=now,
+        timings_ms={"total": 1.0},
+        conditions=[{"type": "phone_visible", "confidence": float("inf"), "since_ms": now, "until_ms": None}],
+    )
 
 
 async def _send(settings: Settings, records: list[tuple[str, str, str, bytes | None]]) -> None:

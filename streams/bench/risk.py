@@ -21,7 +21,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 
 from schemas import codec_for
-from schemas.records import Event, Observation
+from schemas.records import Event, Face, Observation, new_observation
 from streams.bench.output import print_table, write_json
 from streams.kafka.clients import producer_options
 from streams.kafka.reader import TopicReader
@@ -42,30 +42,18 @@ def _observations(count: int, sessions: int) -> list[Observation]:
         captured = 1_800_000_000_000 + sequence * 200
         # Each behaviour holds for 20 frames, then the next: one interval per run, as the analyser reports.
         since = 1_800_000_000_000 + (sequence // 20) * 20 * 200
+        face: Face = {"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}
         out.append(
-            {
-                "session_id": session,
-                "candidate_id": "c",
-                "frame_sequence": sequence,
-                "captured_at_ms": captured,
-                "observed_at_ms": captured + 5,
-                "brightness": 100.0,
-                "too_dark": False,
-                "image_too_small": False,
-                "contrast": 50.0,
-                "sharpness": 1000.0,
-                "frame_digest": "",
-                "faces": []
-                if kind == "face_absent"
-                else [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
-                "head_pose": None,
-                "gaze": None,
-                "objects": None,
-                "objects_status": "skipped",
-                "timings_ms": {"total": 10.0},
-                "conditions": [{"type": kind, "confidence": 0.9, "since_ms": since, "until_ms": None}] if kind else [],
-                "events": _end_of_previous(session, sequence, captured),
-            }
+            new_observation(
+                session,
+                sequence,
+                captured,
+                candidate_id="c",
+                faces=[] if kind == "face_absent" else [face],
+                timings_ms={"total": 10.0},
+                conditions=[{"type": kind, "confidence": 0.9, "since_ms": since, "until_ms": None}] if kind else [],
+                events=_end_of_previous(session, sequence, captured),
+            )
         )
     return out
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from producers.images import encode_jpeg
-from schemas.records import Frame, Observation, new_frame, now_ms
+from schemas.records import Face, Frame, Observation, new_frame, new_observation, now_ms
 from streams.samples.photos import ultralytics_asset as asset
 from streams.samples.photos import zidane_face
 from streams.samples.scenes import scene_image
@@ -92,21 +92,21 @@ def timeline(
     return frames
 
 
+# A face found, big enough to read.
+ONE_FACE: Face = {"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}
+
+
 def observation_record(session: str, sequence: int, captured_at_ms: int, **changes: object) -> Observation:
     """An Observation as the vision stage writes one for a frame with one readable face, then ``changes``."""
-    observation: Observation = {
-        "session_id": session,
-        "candidate_id": "c",
-        "frame_sequence": sequence,
-        "captured_at_ms": captured_at_ms,
-        "observed_at_ms": captured_at_ms + 5,
-        "brightness": 100.0,
-        "too_dark": False,
-        "image_too_small": False,
-        "faces": [{"confidence": 0.9, "x": 0.4, "y": 0.2, "width": 0.2, "height": 0.25, "too_small": False}],
+    observation = new_observation(
+        session,
+        sequence,
+        captured_at_ms,
+        candidate_id="c",
+        faces=[ONE_FACE],
         # A readable face has its mesh read (a readable face without one is occluded).
-        "head_pose": {"yaw": 0.0, "pitch": 8.0, "roll": 0.0},
-        "gaze": {
+        head_pose={"yaw": 0.0, "pitch": 8.0, "roll": 0.0},
+        gaze={
             "direction": "center",
             "off_screen": 0.0,
             "yaw_deg": 0.0,
@@ -118,13 +118,9 @@ def observation_record(session: str, sequence: int, captured_at_ms: int, **chang
             "eye_pitch_deg": -8.4,
             "baseline": "none",
         },
-        "objects": None,
-        "objects_status": "unavailable",
-        "timings_ms": {"total": 5.0},
-        "conditions": [],
-        "events": [],
-        "contrast": 55.0,
-        "sharpness": 1500.0,
-        "frame_digest": f"{sequence:016x}",  # a webcam never repeats a frame exactly
-    }
+        objects_status="unavailable",
+        contrast=55.0,
+        sharpness=1500.0,
+        frame_digest=f"{sequence:016x}",  # a webcam never repeats a frame exactly
+    )
     return observation | changes  # type: ignore[return-value]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -16,7 +16,7 @@ from streams.kafka.clients import session_publisher
 from streams.risk.policy import POLICY_DIR
 from streams.settings import Settings
 
-__all__ = ["collect", "control", "policies_with_quick", "publish", "reports_of", "results_of"]
+__all__ = ["Record", "collect", "control", "policies_with_quick", "publish", "reports_of", "results_of"]
 
 # What ``publish`` sends: (topic, session id, a Frame, a SessionControl, or raw bytes as they are).
 Record = tuple[str, str, Frame | SessionControl | bytes]
@@ -27,7 +27,7 @@ def control(settings: Settings, session_id: str, action: SessionAction, **fields
     return (settings.topics.control, session_id, new_session_control(session_id, action, "cand", **fields))
 
 
-def publish(settings: Settings, records: list[Record]) -> None:
+def publish(settings: Settings, records: Sequence[Record]) -> None:
     """Send the records in order, each acknowledged."""
 
     async def send() -> None:
@@ -36,7 +36,7 @@ def publish(settings: Settings, records: list[Record]) -> None:
                 if isinstance(value, bytes):
                     await publisher.send_raw(topic, session_id, value)
                 elif "action" in value:
-                    await publisher.send_control(value)
+                    await publisher.send_control(cast(SessionControl, value))
                 else:
                     await publisher.send_frame(value)
 

@@ -18,7 +18,7 @@ from streams.risk.policy import POLICY_DIR
 from streams.samples.labelled import PLANTED_ABSENCE_S
 from streams.stack.local import LocalStack
 from tests.helpers.frames import SHARED_WEIGHTS, timeline
-from tests.helpers.kafka import publish, reports_of
+from tests.helpers.kafka import Record, publish, reports_of
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,7 @@ def test_calibration_recovers_the_planted_threshold_and_a_worker_uses_the_new_po
     worker_env = {"INTEGRITY_YOLO_WEIGHTS": SHARED_WEIGHTS, "INTEGRITY_RISK_POLICY_DIR": str(policies)}
     with LocalStack(tmp_path / "stack", worker_env=worker_env) as stack:
         scenes = [("one_face", 40), ("face_absent", 50), ("one_face", 50)]  # a 10 s absence
-        records = []
+        records: list[Record] = []
         for name, policy in (("live-default", "default"), ("live-calibrated", "default-cal1")):
             frames = timeline(name, scenes)
             start = new_session_control(name, "start", f"cand-{name}", policy=policy)

@@ -42,7 +42,7 @@ def _scene(name: str) -> np.ndarray:
 
 def _video(path: Path, seconds: float, fps: float) -> Path:
     image = _scene("one_face")
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (image.shape[1], image.shape[0]))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (image.shape[1], image.shape[0]))
     for _ in range(round(seconds * fps)):
         writer.write(image)
     writer.release()

@@ -8,6 +8,7 @@ import random
 import signal
 import threading
 import time
+from typing import Final
 
 import pytest
 
@@ -19,13 +20,21 @@ from streams.settings import BehaviourSettings, VisionSettings
 from streams.stack.processes import WorkerProcess
 from streams.vision import BehaviourAnalyser, VisionPipeline
 from tests.helpers.frames import SHARED_WEIGHTS, timeline
-from tests.helpers.kafka import collect, publish, reports_of, results_of
+from tests.helpers.kafka import Record, collect, publish, reports_of, results_of
 from tests.integration.test_lifecycle import assert_repeats_identical
 
 pytestmark = pytest.mark.integration
 
 # What a final report must repeat exactly, whatever happened to the workers on the way.
-REPORTED = ("verdict", "final_risk_score", "peak_risk_score", "mean_risk_score", "frames", "observed_s", "time_in_ms")
+REPORTED: Final = (
+    "verdict",
+    "final_risk_score",
+    "peak_risk_score",
+    "mean_risk_score",
+    "frames",
+    "observed_s",
+    "time_in_ms",
+)
 
 
 def start_record(session_id: str) -> SessionControl:
@@ -103,7 +112,7 @@ def test_five_sigkills_under_load_change_no_final_report(settings, stack):
     scenes = [("one_face", 25), ("face_absent", 35), ("two_faces", 20), ("one_face", 40)]
     sessions = {name: timeline(name, scenes) for name in names}
     starts = {name: start_record(name) for name in names}
-    records = [(settings.topics.control, name, starts[name]) for name in names]
+    records: list[Record] = [(settings.topics.control, name, starts[name]) for name in names]
     for i in range(len(sessions[names[0]])):
         records += [(settings.topics.frames, name, sessions[name][i]) for name in names]
     records += [(settings.topics.control, name, end_record(sessions[name])) for name in names]

@@ -6,9 +6,11 @@ import asyncio
 import json
 import time
 import urllib.request
+from typing import cast
 
 import pytest
 
+from schemas.records import Result
 from streams.child_process import free_port
 from streams.kafka.embedded_broker import EmbeddedBroker
 from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
@@ -20,7 +22,7 @@ from tests.helpers.kafka import publish, results_of
 pytestmark = pytest.mark.integration
 
 
-def _run(tmp_path, data_dir, name: str) -> list[dict]:
+def _run(tmp_path, data_dir, name: str) -> list[Result]:
     with LocalStack(tmp_path / name, data_dir=data_dir, worker_env={"INTEGRITY_YOLO_WEIGHTS": ""}) as stack:
         frames = timeline(name, [("one_face", 3), ("face_absent", 12)])
         publish(stack.settings, [(stack.settings.topics.frames, name, f) for f in frames])
@@ -50,7 +52,7 @@ def test_readiness_follows_the_broker_and_liveness_does_not(tmp_path):
     with LocalStack(
         tmp_path / "stack", worker_env={"INTEGRITY_YOLO_WEIGHTS": "", "INTEGRITY_BROKER_PROBE_S": "1"}
     ) as stack:
-        assert stack.worker.health()["ready"] is True
+        assert cast(dict, stack.worker.health())["ready"] is True
         stack.broker.stop()
         deadline = time.monotonic() + 30
         while (health := stack.worker.health() or {}).get("ready", True) and time.monotonic() < deadline:

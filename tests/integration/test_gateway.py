@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Sequence
 
 import httpx
 import pytest
@@ -34,7 +35,7 @@ def gateway(stack, worker, tmp_path_factory):
     limits = {"INTEGRITY_SESSION_MAX_FPS": "4", "INTEGRITY_SESSION_BURST_FRAMES": "8"}
     env = {**stack.worker.env, **limits, "INTEGRITY_MAX_FRAME_BYTES": str(MAX_FRAME_BYTES)}
     origins = {"INTEGRITY_GATEWAY_CORS_ORIGINS": "https://platform.example"}
-    with GatewayProcess(env, log, INTEGRITY_GATEWAY_API_KEYS=keys, **origins) as running:
+    with GatewayProcess(env, log, port=None, INTEGRITY_GATEWAY_API_KEYS=keys, **origins) as running:
         yield running
 
 
@@ -195,7 +196,7 @@ def test_a_websocket_session(gateway, settings):
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
 
 
-def close_code(gateway: GatewayProcess, hello: dict | str, then: list[bytes | str] = ()) -> tuple[int, str]:
+def close_code(gateway: GatewayProcess, hello: dict | str, then: Sequence[bytes | str] = ()) -> tuple[int, str]:
     with connect(ws_url(gateway), open_timeout=10, max_size=None) as ws:
         ws.send(hello if isinstance(hello, str) else json.dumps(hello))
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
 from PIL import Image
@@ -139,7 +140,7 @@ def test_a_missing_or_wrong_key_is_refused_in_words(gateway):
     async def scenario() -> None:
         async with HeadlessChromium(executable, extra_args=FAKE_CAMERA) as browser:
             await start_with_key(browser, f"{gateway.url}/demo/", "")
-            error = await shown(browser, f"!document.querySelector('#error').hidden && {text('error')}")
+            error = cast(str, await shown(browser, f"!document.querySelector('#error').hidden && {text('error')}"))
             assert "needs an API key" in error
 
             await start_with_key(browser, f"{gateway.url}/demo/", "not-the-key")

@@ -8,6 +8,7 @@ import signal
 import time
 import urllib.error
 import urllib.request
+from typing import cast
 
 import pytest
 
@@ -142,7 +143,7 @@ def test_redelivered_observations_get_no_second_result(settings, worker):
         assert time.monotonic() < deadline, worker.health()
         time.sleep(0.2)
     assert len(results_of(settings, "lc-redeliver", 2 * len(observations), timeout_s=3)) == len(observations)
-    assert session_state(worker, "lc-redeliver")["frames"] == len(observations)
+    assert cast(dict, session_state(worker, "lc-redeliver"))["frames"] == len(observations)
 
 
 def test_a_worker_killed_mid_session_continues_without_loss_or_double_counting(settings, worker):
@@ -177,7 +178,7 @@ def test_a_worker_killed_mid_session_continues_without_loss_or_double_counting(s
         behaviour_state = analyser.annotate(behaviour_state, observation)
         risk_state, expected = engine.apply(risk_state, observation)
     assert results[-1]["risk_score"] == pytest.approx(expected["risk_score"], abs=1e-6)
-    state = session_state(worker, "lc-kill")
+    state = cast(dict, session_state(worker, "lc-kill"))
     assert state["frames"] == len(session)
 
 

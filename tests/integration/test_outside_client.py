@@ -13,6 +13,7 @@ import time
 import urllib.request
 import zlib
 from pathlib import Path
+from typing import cast
 
 import avro.io
 import avro.schema
@@ -43,7 +44,7 @@ def encode(schema: avro.schema.Schema, record: dict) -> bytes:
 
 def decode(schema: avro.schema.Schema, data: bytes) -> dict:
     assert data[:2] == b"\xc3\x01" and data[2:10] == schema.fingerprint("CRC-64-AVRO")
-    return avro.io.DatumReader(schema).read(avro.io.BinaryDecoder(io.BytesIO(data[10:])))
+    return cast(dict, avro.io.DatumReader(schema).read(avro.io.BinaryDecoder(io.BytesIO(data[10:]))))
 
 
 def _murmur2_partition(key: bytes, partitions: int) -> int:
@@ -123,7 +124,8 @@ def _read_until_final(bootstrap: str, session_id: str, timeout_s: float = 120) -
     consumer.assign(
         [TopicPartition(t, p, OFFSET_BEGINNING) for t in ("integrity.results", "integrity.reports") for p in range(4)]
     )
-    results, reports = [], []
+    results: list[dict] = []
+    reports: list[dict] = []
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline and not (reports and results and results[-1]["final"]):
@@ -133,13 +135,13 @@ def _read_until_final(bootstrap: str, session_id: str, timeout_s: float = 120) -
             if message.key() != session_id.encode():
                 continue
             if message.topic() == "integrity.results":
-                results.append(decode(RESULT, message.value()))
+                results.append(decode(RESULT, cast(bytes, message.value())))
             else:
-                reports.append(decode(REPORT, message.value()))
+                reports.append(decode(REPORT, cast(bytes, message.value())))
         time.sleep(2)  # a second final report would come right after the first
         while (message := consumer.poll(0.5)) is not None:
             if not message.error() and message.key() == session_id.encode() and message.topic() == "integrity.reports":
-                reports.append(decode(REPORT, message.value()))
+                reports.append(decode(REPORT, cast(bytes, message.value())))
     finally:
         consumer.close()
     return results, reports

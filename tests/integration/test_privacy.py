@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from schemas.records import Frame
 from streams.stack.local import LocalStack
 from tests.helpers.frames import SHARED_WEIGHTS, timeline
 from tests.helpers.kafka import collect, publish, results_of
@@ -36,7 +38,7 @@ def test_no_frame_is_written_to_disk_or_to_a_log(tmp_path):
     workdir = tmp_path / "stack"
     with LocalStack(workdir, worker_env={"INTEGRITY_YOLO_WEIGHTS": SHARED_WEIGHTS}) as stack:
         frames = timeline("pv-1", [("one_face", 10), ("face_absent", 12), ("two_faces", 8)])
-        broken = dict(frames[-1], sequence=len(frames), image=b"\xff\xd8\xff\xe0 a broken image")
+        broken = cast(Frame, dict(frames[-1], sequence=len(frames), image=b"\xff\xd8\xff\xe0 a broken image"))
         publish(stack.settings, [(stack.settings.topics.frames, "pv-1", f) for f in [*frames, broken]])
         results_of(stack.settings, "pv-1", len(frames))
         # The broken frame is dead-lettered: its bytes go to the dead-letter topic, never to the log.

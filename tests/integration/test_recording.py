@@ -10,11 +10,12 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Final, cast
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.records import Frame, Recorded, new_session_control
+from schemas.records import Frame, Recorded, SessionControl, new_session_control
 from streams.child_process import free_port
 from streams.kafka.clients import consumer_options
 from streams.recording.format import kind_of, read_recording
@@ -23,15 +24,23 @@ from streams.recording.replay import ReplayOptions, replay
 from streams.settings import Settings, load_settings
 from streams.stack.processes import WorkerProcess
 from tests.helpers.frames import timeline
-from tests.helpers.kafka import collect, publish, reports_of, results_of
+from tests.helpers.kafka import Record, collect, publish, reports_of, results_of
 
 pytestmark = pytest.mark.integration
 
 NAMESPACE = "replay-test"
 FRAMES = 24
 SESSIONS = ("rec-a", "rec-b")
-REPORTED = ("verdict", "final_risk_score", "peak_risk_score", "mean_risk_score", "frames", "observed_s", "time_in_ms")
-ANSWERED = ("frame_sequence", "risk_score", "verdict", "reasons", "attention", "conditions", "face_count")
+REPORTED: Final = (
+    "verdict",
+    "final_risk_score",
+    "peak_risk_score",
+    "mean_risk_score",
+    "frames",
+    "observed_s",
+    "time_in_ms",
+)
+ANSWERED: Final = ("frame_sequence", "risk_score", "verdict", "reasons", "attention", "conditions", "face_count")
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +70,11 @@ def originals(settings, ns_worker) -> dict[str, list[Frame]]:
     answered by the default worker."""
     scenes = [("one_face", 5), ("two_faces", 5), ("face_absent", FRAMES - 10)]
     sessions = {name: timeline(name, scenes) for name in SESSIONS}
-    starts = [(settings.topics.control, n, new_session_control(n, "start", f"cand-{n}")) for n in SESSIONS]
-    frames = [(settings.topics.frames, n, sessions[n][i]) for i in range(FRAMES) for n in SESSIONS]
-    ends = [
+    starts: list[Record] = [
+        (settings.topics.control, n, new_session_control(n, "start", f"cand-{n}")) for n in SESSIONS
+    ]
+    frames: list[Record] = [(settings.topics.frames, n, sessions[n][i]) for i in range(FRAMES) for n in SESSIONS]
+    ends: list[Record] = [
         (settings.topics.control, n, new_session_control(n, "end", f"cand-{n}", last_sequence=FRAMES - 1))
         for n in SESSIONS
     ]
@@ -122,15 +133,20 @@ def test_a_recording_replayed_into_a_namespace_and_recorded_again_is_the_same(en
         was, now = before[name], after[name]
         frames_was, frames_now = _of_kind(was, "frame"), _of_kind(now, "frame")
         assert [_sequence_and_image(f) for f in frames_now] == [_sequence_and_image(f) for f in frames_was]
-        assert [f["value"]["sequence"] for f in frames_was] == list(range(FRAMES))
+        assert [cast(Frame, f["value"])["sequence"] for f in frames_was] == list(range(FRAMES))
         # Capture times and broker times moved by one offset: the session's timeline kept as recorded.
         moves = {
-            (n["value"]["captured_at_ms"] - w["value"]["captured_at_ms"], n["timestamp_ms"] - w["timestamp_ms"])
+            (
+                cast(Frame, n["value"])["captured_at_ms"] - cast(Frame, w["value"])["captured_at_ms"],
+                n["timestamp_ms"] - w["timestamp_ms"],
+            )
             for w, n in zip(frames_was, frames_now, strict=True)
         }
         assert len(moves) == 1 and len(set(moves.pop())) == 1
         assert len(_of_kind(now, "observation")) == len(_of_kind(was, "observation"))
-        actions = [[c["value"]["action"] for c in _of_kind(side, "control")] for side in (was, now)]
+        actions = [
+            [cast(SessionControl, c["value"])["action"] for c in _of_kind(side, "control")] for side in (was, now)
+        ]
         assert actions == [["start", "end"]] * 2
 
 

@@ -14,7 +14,7 @@ from schemas.records import new_session_control
 from streams.child_process import free_port
 from streams.stack.processes import WorkerProcess
 from tests.helpers.frames import timeline
-from tests.helpers.kafka import publish, reports_of, results_of
+from tests.helpers.kafka import Record, publish, reports_of, results_of
 from tests.integration.test_crashes import sessions_on_each_partition
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,8 @@ def test_any_worker_lists_every_session_and_answers_for_the_others(settings, two
     first, second = two_workers
     names = sessions_on_each_partition("view", settings.topics.partitions)
     scenes = {names[0]: [("two_faces", 20)], names[-1]: [("face_absent", 20)]}  # the riskiest two
-    records, counts = [], {}
+    records: list[Record] = []
+    counts: dict[str, int] = {}
     for name in names:
         frames = timeline(name, scenes.get(name, [("one_face", 15)]))
         counts[name] = len(frames)
@@ -61,8 +62,8 @@ def test_any_worker_lists_every_session_and_answers_for_the_others(settings, two
     while True:
         local = [get(worker.web_port, "/sessions/?scope=local")[1]["sessions"] for worker in (first, second)]
         mine = [{row["session_id"] for row in rows} & set(names) for rows in local]
-        frames = {row["session_id"]: row["frames"] for rows in local for row in rows if row["session_id"] in names}
-        if frames == counts or time.monotonic() > deadline:
+        scored = {row["session_id"]: row["frames"] for rows in local for row in rows if row["session_id"] in names}
+        if scored == counts or time.monotonic() > deadline:
             break
         time.sleep(1)
     assert mine[0] and mine[1] and not mine[0] & mine[1], mine  # the partitions are split between them

@@ -15,7 +15,7 @@ from streams.child_process import free_port
 from streams.stack.local import LocalStack
 from streams.stack.processes import WorkerProcess
 from tests.helpers.frames import SHARED_WEIGHTS, timeline
-from tests.helpers.kafka import publish, results_of
+from tests.helpers.kafka import Record, publish, results_of
 from tests.integration.test_crashes import sessions_on_each_partition
 
 pytestmark = pytest.mark.integration
@@ -78,7 +78,7 @@ def test_views_need_the_token_and_probes_do_not(tmp_path):
         try:
             second.wait_ready(timeout_s=180)
             names = sessions_on_each_partition("tok", stack.settings.topics.partitions)
-            records = []
+            records: list[Record] = []
             for name in names:
                 records.append((stack.settings.topics.control, name, new_session_control(name, "start", "c")))
                 records += [(stack.settings.topics.frames, name, f) for f in timeline(name, [("one_face", 3)])]

@@ -9,6 +9,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
+from typing import Any, cast
 from unittest.mock import AsyncMock
 
 import pytest
@@ -316,9 +317,16 @@ def test_a_flooding_session_costs_its_excess_frames_not_the_worker(agents, sent)
     letters = [call.kwargs["value"] for call in sent["dead_letter"].await_args_list]
     assert len(letters) == 8 and all("faster than 15 per second" in letter["reason"] for letter in letters)
     # The excess frames' images are not copied into dead letters; their size and digest are.
-    record = {"topic": "t", "partition": 0, "offset": 1, "key": b"s11", "stage": "detection", "reason": "r"}
+    record: dict[str, Any] = {
+        "topic": "t",
+        "partition": 0,
+        "offset": 1,
+        "key": b"s11",
+        "stage": "detection",
+        "reason": "r",
+    }
     kept = dead_letter(**record, value=b"jpeg" * 100, max_payload_bytes=0)
-    assert kept["payload"] == b"" and kept["payload_size"] == 400 and len(kept["payload_sha256"]) == 64
+    assert kept["payload"] == b"" and kept["payload_size"] == 400 and len(cast(str, kept["payload_sha256"])) == 64
 
 
 def test_an_end_applied_while_a_frame_is_scored_is_not_overwritten(agents, sent):

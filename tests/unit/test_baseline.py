@@ -5,11 +5,13 @@ photos for the whole vision stage."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pytest
 
 from producers.images import encode_jpeg, fit
-from schemas.records import new_frame
+from schemas.records import Event, Observation, new_frame
 from streams.samples.photos import astronaut, grace_hopper
 from streams.samples.posed import PoseRenderer
 from streams.samples.session import jitter
@@ -54,10 +56,11 @@ def observation(seq: int, yaw: float, pitch: float = 8.0, *, eye_yaw: float = 0.
 
 def session(yaws: list[float], analyser: BehaviourAnalyser | None = None, state=None, first: int = 0):
     analyser = analyser or BehaviourAnalyser()
-    gazes, events = [], []
+    gazes: list[dict] = []
+    events: list[Event] = []
     for seq, yaw in enumerate(yaws, start=first):
         frame = observation(seq, yaw)
-        state, _, raised = analyser.update(state, frame)
+        state, _, raised = analyser.update(state, cast(Observation, frame))
         gazes.append(dict(frame["gaze"]))
         events.extend(e for e in raised if e["type"] == "looking_away" and e["ended_at_ms"] is None)
     return state, gazes, events
@@ -99,12 +102,12 @@ def test_without_a_clear_face_the_baseline_is_missing_and_gaze_is_judged_conserv
     analyser, state = BehaviourAnalyser(), None
     for seq in range(seconds(25)):  # too dark to learn from: no baseline
         frame = observation(seq, 25.0, dark=True)
-        state, _, _ = analyser.update(state, frame)
+        state, _, _ = analyser.update(state, cast(Observation, frame))
     assert frame["gaze"]["baseline"] == "missing"
     # Judged from the camera's axis within 1.5 times the limits: 25 is on screen, 35 is not.
     assert frame["gaze"]["direction"] == "center"
     frame = observation(seconds(25), 35.0, dark=True)
-    analyser.update(state, frame)
+    analyser.update(state, cast(Observation, frame))
     assert frame["gaze"]["direction"] == "right"
     # Clear frames later still set it.
     state, gazes, _ = session([25.0] * 12, analyser, state, first=seconds(25) + 1)
@@ -125,7 +128,7 @@ def test_a_redelivered_frame_is_judged_but_not_learnt_from():
     state, _, _ = session([25.0] * 5, analyser)
     samples = len(state["baseline"]["samples"])
     again = observation(2, 60.0)
-    analyser.update(state, again)
+    analyser.update(state, cast(Observation, again))
     assert len(state["baseline"]["samples"]) == samples
     assert again["gaze"]["baseline"] == "collecting"
 
@@ -146,20 +149,25 @@ def test_the_screen_sets_the_on_screen_region():
     state["baseline"] = GazeBaseline.restart(None, screen_from_metadata({"screen_diagonal_in": "32"}))
     state, _, _ = session([0.0] * seconds(21), analyser, state)
     frame = observation(seconds(21), 25.0)
-    analyser.update(state, frame)
+    analyser.update(state, cast(Observation, frame))
     assert frame["gaze"]["direction"] == "center"
 
 
 @pytest.fixture(scope="module")
 def renderers() -> list[PoseRenderer]:
     landmarker = FaceLandmarker()
-    return [PoseRenderer(image, landmarker.landmarks(image)) for image in (astronaut(), grace_hopper())]
+    return [
+        PoseRenderer(image, cast(np.ndarray, landmarker.landmarks(image))) for image in (astronaut(), grace_hopper())
+    ]
 
 
-def posed_session(renderer: PoseRenderer, poses: list[tuple[float, float, int]]) -> tuple[list[dict], list[dict]]:
+def posed_session(renderer: PoseRenderer, poses: list[tuple[float, float, int]]) -> tuple[list[Any], list[Event]]:
     """Frames of the face at each (yaw, pitch) for n frames, through the vision stage and the analyser."""
     pipeline, analyser, state = VisionPipeline(), BehaviourAnalyser(), None
-    gazes, events, seq = [], [], 0
+    # Each frame's Gaze, or None where no face was read: the tests check for None themselves.
+    gazes: list[Any] = []
+    events: list[Event] = []
+    seq = 0
     for yaw, pitch, count in poses:
         image = fit(renderer.render(yaw, pitch), 640, 480)
         height, width = image.shape[:2]

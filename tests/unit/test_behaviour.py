@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from typing import cast
 
+from schemas.records import Observation
 from streams.settings import BehaviourSettings
 from streams.vision import BehaviourAnalyser
 
@@ -59,7 +61,7 @@ def run(frames: list[dict], settings: BehaviourSettings | None = None):
     analyser = BehaviourAnalyser(settings)
     state, timeline, events = None, [], []
     for frame in frames:
-        state, conditions, raised = analyser.update(state, frame)
+        state, conditions, raised = analyser.update(state, cast(Observation, frame))
         timeline.append({c["type"] for c in conditions})
         events.extend(raised)
     return state, timeline, events
@@ -194,10 +196,10 @@ def test_redelivered_frames_raise_nothing_new():
     analyser = BehaviourAnalyser()
     state = None
     for frame in frames:
-        state, _, _ = analyser.update(state, frame)
+        state, _, _ = analyser.update(state, cast(Observation, frame))
     before = repr(state)
     for frame in frames[-5:]:
-        state, conditions, events = analyser.update(state, frame)
+        state, conditions, events = analyser.update(state, cast(Observation, frame))
         assert events == []
         assert {c["type"] for c in conditions} == {"face_absent"}
     assert repr(state) == before
@@ -225,9 +227,9 @@ def test_a_gap_in_the_stream_ends_every_behaviour_at_the_last_frame():
     analyser = BehaviourAnalyser()
     state = None
     for frame in frames:
-        state, conditions, _ = analyser.update(state, frame)
+        state, conditions, _ = analyser.update(state, cast(Observation, frame))
     assert {c["type"] for c in conditions} == {"face_absent"}
-    state, conditions, events = analyser.update(state, late)
+    state, conditions, events = analyser.update(state, cast(Observation, late))
     assert [(e["type"], e["details"]["phase"], e["started_at_ms"], e["ended_at_ms"]) for e in events] == [
         ("frame_gap", "end", 3800, 63800),  # the gap itself, a closed capture-quality interval
         ("face_absent", "end", 0, 3800),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import cast
 
 import pytest
 
@@ -58,7 +59,7 @@ def _shortest_flagged_absence(policy) -> float | None:
 
 
 def test_calibration_recovers_the_planted_threshold(calibration, base):
-    assert _shortest_flagged_absence(base) >= 11  # the default policy flags only the longest
+    assert cast(float, _shortest_flagged_absence(base)) >= 11  # the default policy flags only the longest
     before, after = calibration.before.metrics, calibration.after.metrics
     assert before.flagged.recall < 0.5
     assert after.false_flags == 0 and after.flagged.recall == 1.0 and after.flagged.precision == 1.0

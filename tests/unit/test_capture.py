@@ -111,7 +111,7 @@ class _KeptRecords:
 
 
 def _video(path: Path, seconds: float, fps: float = 10.0) -> str:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (160, 120))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (160, 120))
     for i in range(round(seconds * fps)):
         writer.write(np.full((120, 160, 3), (i * 7) % 256, np.uint8))
     writer.release()

@@ -7,9 +7,11 @@ import copy
 import itertools
 import math
 import random
+from typing import cast
 
 import pytest
 
+from schemas.records import Observation, SessionControl
 from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, final_report
 
 START = 1_800_000_000_000
@@ -26,13 +28,15 @@ def timeline(pattern: str, interval_ms: int = 200, session: str = "s1") -> list[
     for sequence, char in enumerate(pattern):
         captured = START + sequence * interval_ms
         kind = {"0": "face_absent", "2": "multiple_faces", "d": "low_visibility"}.get(char)
-        events = []
+        events: list[dict] = []
         if kind != run_kind:
             if run_kind is not None and since is not None:
                 events.append(_event(session, run_kind, since, captured, sequence))
             run_kind, since = kind, captured if kind else None
         conditions = []
-        if kind and captured - since >= {"face_absent": 2000, "multiple_faces": 2 * interval_ms}.get(kind, 1000):
+        if kind and captured - cast(int, since) >= {"face_absent": 2000, "multiple_faces": 2 * interval_ms}.get(
+            kind, 1000
+        ):
             conditions.append({"type": kind, "confidence": 1.0, "since_ms": since, "until_ms": None})
         faces = {"1": 1, "2": 2}.get(char, 0)
         observations.append(
@@ -73,7 +77,7 @@ def _event(session: str, kind: str, since: int, ended: int, sequence: int) -> di
 def run(engine: RiskEngine, observations: list[dict], state: SessionState | None = None):
     results = []
     for observation in observations:
-        state, result = engine.apply(state, observation, now_ms=observation["captured_at_ms"] + 10)
+        state, result = engine.apply(state, cast(Observation, observation), now_ms=observation["captured_at_ms"] + 10)
         results.append(result)
     return state, results
 
@@ -190,7 +194,8 @@ def test_a_session_that_names_no_policy_gets_the_configured_default():
     engine = RiskEngine(PolicyBook(default="strict"))
     state, _ = run(engine, timeline("1" * 5))
     assert state.policy == "strict"
-    assert engine.request_end(None, {"session_id": "s9", "candidate_id": "c", "last_sequence": 3}).policy == "strict"
+    end = cast(SessionControl, {"session_id": "s9", "candidate_id": "c", "last_sequence": 3})
+    assert engine.request_end(None, end).policy == "strict"
 
 
 def test_the_final_result_answers_the_session_not_a_frame(engine):
@@ -270,7 +275,9 @@ def holding(kind: str, seconds: int, session: str = "s1") -> list[dict]:
 
 def in_context(policy: str, observations: list[dict]) -> list[dict]:
     engine = RiskEngine()
-    start = {"session_id": "s1", "candidate_id": "c1", "policy": policy, "metadata": {}, "at_ms": START}
+    start = cast(
+        SessionControl, {"session_id": "s1", "candidate_id": "c1", "policy": policy, "metadata": {}, "at_ms": START}
+    )
     _, results = run(engine, observations, engine.start(None, start))
     return results
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+from typing import cast
 
 import pytest
 
+from schemas.records import Recorded, SessionControl
 from streams.offline.evaluation import (
     RecordedSession,
     evaluate,
@@ -37,7 +39,7 @@ def _timeless(result):
 def test_a_replay_is_what_the_engine_gives_frame_by_frame(book):
     session = scripted_session("s", [("one_face", 4), ("face_absent", 9), ("one_face", 3), ("two_faces", 5)])
     engine = RiskEngine(book)
-    state = engine.start(None, session.start)
+    state = engine.start(None, cast(SessionControl, session.start))
     expected = []
     for observation in session.observations:
         state, result = engine.apply(state, observation, now_ms=observation["captured_at_ms"])
@@ -190,7 +192,7 @@ def test_recordings_are_read_into_sessions_once_per_frame_in_frame_order(tmp_pat
     sessions = load_sessions([path])
     assert [s.session_id for s in sessions] == ["a", "b"]
     assert sessions[0].observations == a.observations and sessions[0].start == a.start
-    assert sessions[1].observations == b.observations and sessions[1].start["policy"] == "strict"
+    assert sessions[1].observations == b.observations and cast(SessionControl, sessions[1].start)["policy"] == "strict"
     assert sessions_from_records(records) == sessions
 
 
@@ -198,7 +200,7 @@ def test_a_session_recorded_as_frames_goes_through_vision_first(book):
     from tests.helpers.frames import timeline
 
     frames = timeline("f", [("one_face", 3), ("face_absent", 15), ("one_face", 2)], start_ms=1_800_000_000_000)
-    records = [
+    records: list[Recorded] = [
         {"topic": "frames", "partition": 0, "offset": i, "timestamp_ms": 0, "session_id": "f", "value": frame}
         for i, frame in enumerate(frames)
     ]

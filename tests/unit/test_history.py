@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import random
+from typing import Any, cast
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schemas.records import Observation, Result
 from streams.risk import PolicyBook, RiskEngine, final_report
 from streams.risk.history import (
     BEHAVIOURS_KEPT,
@@ -22,8 +24,8 @@ from streams.risk.state import ended_session
 from tests.unit.test_engine import START, timeline
 
 
-def _result(at_ms: int, risk: float, sequence: int = 0) -> dict:
-    return {
+def _result(at_ms: int, risk: float, sequence: int = 0) -> Result:
+    result = {
         "frame_sequence": sequence,
         "captured_at_ms": at_ms,
         "risk_score": risk,
@@ -36,6 +38,7 @@ def _result(at_ms: int, risk: float, sequence: int = 0) -> dict:
         "conditions": [],
         "final": False,
     }
+    return cast(Result, result)  # a partial Result: the fields the history reads
 
 
 @given(frames=st.integers(min_value=1, max_value=5000), spike=st.floats(min_value=0, max_value=1))
@@ -44,7 +47,8 @@ def test_timeline_is_bounded_spans_the_session_and_keeps_its_peak(frames: int, s
     risks = [rng.uniform(0, 40) for _ in range(frames)]
     peak_at = int(spike * (frames - 1))
     risks[peak_at] = 97.0
-    history, recent = new_timeline(), []
+    history = new_timeline()
+    recent: list[dict[str, Any]] = []
     for i, risk in enumerate(risks):
         recent = note_result(history, recent, _result(START + 1000 * i, risk, i))
     points = history["points"]
@@ -58,7 +62,8 @@ def test_timeline_is_bounded_spans_the_session_and_keeps_its_peak(frames: int, s
 
 
 def test_an_hour_at_one_frame_a_second_keeps_an_even_spacing() -> None:
-    history, recent = new_timeline(), []
+    history = new_timeline()
+    recent: list[dict[str, Any]] = []
     for i in range(3600):
         recent = note_result(history, recent, _result(START + 1000 * i, 10.0, i))
     gaps = [b[0] - a[0] for a, b in zip(history["points"], history["points"][1:], strict=False)]
@@ -67,7 +72,8 @@ def test_an_hour_at_one_frame_a_second_keeps_an_even_spacing() -> None:
 
 
 def test_a_late_result_leaves_the_timeline_and_a_summary_names_objects_once() -> None:
-    history, recent = new_timeline(), []
+    history = new_timeline()
+    recent: list[dict[str, Any]] = []
     recent = note_result(history, recent, _result(START + 2000, 5.0, 2))
     recent = note_result(history, recent, _result(START + 1000, 50.0, 1))
     assert history["points"] == [[START + 2000, 5.0, 95.0]]
@@ -91,7 +97,7 @@ def test_engine_keeps_every_behaviour_of_a_long_session_and_ends_with_them() -> 
     pattern = ("1" * 20 + "0" * 15) * 4 + "1" * 20
     state = None
     for observation in timeline(pattern):
-        state, _ = engine.apply(state, observation)
+        state, _ = engine.apply(state, cast(Observation, observation))
     assert state is not None
     absences = [b for b in state.behaviours.values() if b["type"] == "face_absent"]
     assert len(absences) == 4 and all(b["end"] for b in absences)
@@ -113,8 +119,8 @@ def test_a_redelivered_observation_adds_no_result_to_the_history() -> None:
     observations = timeline("1" * 12)
     state = None
     for observation in observations:
-        state, _ = engine.apply(state, observation)
+        state, _ = engine.apply(state, cast(Observation, observation))
     assert state is not None
     before = copy.deepcopy((state.timeline, state.recent_results))
-    state, _ = engine.apply(state, observations[5])
+    state, _ = engine.apply(state, cast(Observation, observations[5]))
     assert (state.timeline, state.recent_results) == before

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from typing import cast
 
 import faust
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from faust.transport.drivers.aiokafka import Producer as FaustProducer
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
 from streams import settings as settings_module
@@ -48,7 +50,7 @@ def _sasl(protocol: str, mechanism: str, **env: str) -> Settings:
 def _faust_auth(settings: Settings) -> dict:
     """What Faust hands its aiokafka clients for the app we would build."""
     app = faust.App("security-test", broker=settings.broker.url, **faust_options(settings.broker))
-    return credentials_to_aiokafka_auth(app.conf.broker_credentials, app.conf.ssl_context)
+    return cast(dict, credentials_to_aiokafka_auth(app.conf.broker_credentials, app.conf.ssl_context))
 
 
 # -- the options built --------------------------------------------------------------------------------
@@ -128,7 +130,8 @@ def test_aiokafka_and_faust_clients_accept_the_options(tls, protocol):
         consumer = AIOKafkaConsumer(**consumer_options(settings))
         admin = AIOKafkaAdminClient(**admin_options(settings))
         app = faust.App("security-test", broker=settings.broker.url, **faust_options(settings.broker))
-        faust_producer = app.producer._new_producer()  # the aiokafka producer Faust's worker would start
+        # The aiokafka producer Faust's worker would start (``app.producer`` is typed as Faust's ProducerT).
+        faust_producer = cast(FaustProducer, app.producer)._new_producer()
         for client in (producer.client, consumer._client, admin._client, faust_producer.client):
             assert client._security_protocol == protocol
             if "SASL" in protocol:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
+from schemas.records import FinalReport, Observation, Review
 from streams.worker.metrics import REGISTRY, count_final_report, count_observation, count_review, reason_kind
 
 
@@ -41,15 +44,15 @@ def test_quality_intervals_reviews_and_unassessable_share_are_counted():
         # low_light starts, another ends (counted at its start), a gap is raised closed, a behaviour starts.
         "events": [event("low_light", None), event("blurred", 100), event("frame_gap", 5000), event("talking", None)],
     }
-    count_observation(observation)
+    count_observation(cast(Observation, observation))  # only the fields it counts
     assert _sample("integrity_quality_intervals_total", kind="low_light") == before["low_light"] + 1
     assert _sample("integrity_quality_intervals_total", kind="frame_gap") == before["frame_gap"] + 1
     assert _sample("integrity_quality_intervals_total", kind="talking") == 0.0  # behaviours are not quality
 
     reviews = _sample("integrity_reviews_total", decision="dismissed")
-    count_review({"decision": "dismissed"})
+    count_review(cast(Review, {"decision": "dismissed"}))
     assert _sample("integrity_reviews_total", decision="dismissed") == reviews + 1
 
     shares = _sample("integrity_final_report_unassessable_share_bucket", le="0.5")
-    count_final_report({"verdict": "inconclusive", "unassessable_share": 0.4})
+    count_final_report(cast(FinalReport, {"verdict": "inconclusive", "unassessable_share": 0.4}))
     assert _sample("integrity_final_report_unassessable_share_bucket", le="0.5") == shares + 1

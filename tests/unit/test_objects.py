@@ -2,6 +2,7 @@
 (build, export, load, predict, class mapping) on a model built from Ultralytics' own YAML."""
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_objects_run_on_the_stride_and_say_when_they_did_not():
 def test_missing_weights_switch_objects_off_loudly(tmp_path):
     detector = ObjectDetector(str(tmp_path / "nope.tflite"))
     assert not detector.available
-    assert "not found" in detector.unavailable_reason
+    assert "not found" in cast(str, detector.unavailable_reason)
     with pytest.raises(RuntimeError, match="unavailable"):
         detector.detect(asset("bus.jpg"))
 

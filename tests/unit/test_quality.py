@@ -5,12 +5,14 @@ with the quality reasons, never flagged."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import cv2
 import numpy as np
 import pytest
 
 from producers.images import encode_jpeg
-from schemas.records import new_frame
+from schemas.records import Event, FinalReport, Observation, Result, SessionControl, new_frame
 from streams.risk import RiskEngine, final_report
 from streams.samples.scenes import scene_image
 from streams.samples.session import jitter
@@ -42,7 +44,7 @@ def test_frame_measures_tell_dark_flat_blurred_and_repeated_frames():
     assert frame_quality(first).digest == frame_quality(first.copy()).digest  # a frozen feed
 
 
-def observations(kinds: list[tuple[str, int]]) -> list[dict]:
+def observations(kinds: list[tuple[str, int]]) -> list[Observation]:
     """Synthetic observations: ``clear`` (one readable face), ``dark``, ``blurred``, ``frozen`` (the same
     picture again), ``absent`` (nobody), ``occluded`` (a face the mesh cannot read), ``phone``."""
     out, seq = [], 0
@@ -67,7 +69,7 @@ def observations(kinds: list[tuple[str, int]]) -> list[dict]:
     return out
 
 
-def analyse(kinds: list[tuple[str, int]]) -> tuple[list[dict], list[dict]]:
+def analyse(kinds: list[tuple[str, int]]) -> tuple[list[Observation], list[Event]]:
     analyser, state, events = BehaviourAnalyser(), None, []
     annotated = []
     for observation in observations(kinds):
@@ -77,7 +79,7 @@ def analyse(kinds: list[tuple[str, int]]) -> tuple[list[dict], list[dict]]:
     return annotated, events
 
 
-def started(events: list[dict]) -> list[str]:
+def started(events: list[Event]) -> list[str]:
     return [e["type"] for e in events if e["details"]["phase"] == "start"]
 
 
@@ -105,9 +107,11 @@ def test_an_occluded_face_hides_the_gaze_and_a_gap_is_a_closed_interval():
     assert [(g["started_at_ms"], g["ended_at_ms"]) for g in gap] == [(START + 4 * INTERVAL_MS, START + 60_000)]
 
 
-def score(kinds: list[tuple[str, int]], policy: str = "default") -> tuple[list[dict], dict]:
+def score(kinds: list[tuple[str, int]], policy: str = "default") -> tuple[list[Result], FinalReport]:
     engine, analyser = RiskEngine(), BehaviourAnalyser()
-    start = {"session_id": "q", "candidate_id": "c", "policy": policy, "metadata": {}, "at_ms": START}
+    start = cast(
+        SessionControl, {"session_id": "q", "candidate_id": "c", "policy": policy, "metadata": {}, "at_ms": START}
+    )
     state, behaviour, results = engine.start(None, start), None, []
     for observation in observations(kinds):
         behaviour = analyser.annotate(behaviour, observation)
@@ -145,7 +149,8 @@ def test_real_frames_dark_and_blurred_stretches_become_quality_intervals():
     pipeline, analyser, state = VisionPipeline(VisionSettings(yolo_weights="")), BehaviourAnalyser(), None
     face = scene_image("one_face")
     stretches = [(face, 10), ((face * 0.15).astype(np.uint8), 10), (cv2.GaussianBlur(face, (0, 0), 8), 10)]
-    kinds, seq = [], 0
+    kinds: list[str] = []
+    seq = 0
     for image, count in stretches:
         for frame_image in webcam(image, count):
             frame = new_frame("real", seq, encode_jpeg(frame_image, 90), width=640, height=480)

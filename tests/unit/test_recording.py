@@ -7,12 +7,12 @@ import asyncio
 import random
 import time
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import pytest
 
 from schemas import codec_for
-from schemas.records import Recorded, new_frame, new_session_control
+from schemas.records import Frame, Observation, Recorded, SessionControl, new_frame, new_session_control
 from streams.cli.main import main
 from streams.recording import replay as replay_module
 from streams.recording.format import RecordingWriter, kind_of
@@ -200,17 +200,17 @@ def test_every_time_of_a_record_moves_by_the_same_offset_and_the_recording_is_un
     observation = _observation_with_events("s1", 4, T0 + 800)
     recorded = _recorded(observation, T0 + 850)
     before = repr(recorded)
-    shifted = moved(recorded, 12_345, "p-")
+    shifted = cast(Observation, moved(recorded, 12_345, "p-"))
     assert repr(recorded) == before
     assert shifted["session_id"] == "p-s1"
     assert shifted["captured_at_ms"] == T0 + 800 + 12_345
-    assert shifted["observed_at_ms"] == observation["observed_at_ms"] + 12_345  # type: ignore[typeddict-item]
-    conditions = shifted["conditions"]  # type: ignore[typeddict-item]
+    assert shifted["observed_at_ms"] == observation["observed_at_ms"] + 12_345
+    conditions = shifted["conditions"]
     assert [(c["since_ms"], c["until_ms"]) for c in conditions] == [
         (T0 - 2200 + 12_345, None),
         (T0 - 2700 + 12_345, T0 + 700 + 12_345),
     ]
-    events = shifted["events"]  # type: ignore[typeddict-item]
+    events = shifted["events"]
     assert [(e["started_at_ms"], e["ended_at_ms"]) for e in events] == [
         (T0 - 2200 + 12_345, None),
         (T0 - 2700 + 12_345, T0 + 700 + 12_345),
@@ -220,8 +220,8 @@ def test_every_time_of_a_record_moves_by_the_same_offset_and_the_recording_is_un
         f"p-s1:looking_away:{T0 - 2700 + 12_345}",
     ]
     assert {e["session_id"] for e in events} == {"p-s1"}
-    assert moved(_recorded(_frame("s1", 0, T0), T0), -5)["captured_at_ms"] == T0 - 5
-    assert moved(_recorded(_control("s1", "start", T0), T0), 7)["at_ms"] == T0 + 7
+    assert cast(Frame, moved(_recorded(_frame("s1", 0, T0), T0), -5))["captured_at_ms"] == T0 - 5
+    assert cast(SessionControl, moved(_recorded(_control("s1", "start", T0), T0), 7))["at_ms"] == T0 + 7
 
 
 def _session(session: str, frames: int, start_ms: int, lag_ms: int = 40) -> list[Recorded]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import avro.datafile
 import avro.io
 
@@ -44,5 +46,5 @@ def test_apache_avro_reads_a_recording_without_our_code(tmp_path):
         writer.write(_recorded(observation_record("s1", 3, 7_000), 9))
     with path.open("rb") as file, avro.datafile.DataFileReader(file, avro.io.DatumReader()) as reader:
         assert reader.get_meta("integrity.content") == b"observations"
-        (record,) = list(reader)
+        (record,) = cast(list[dict[str, Any]], list(reader))
     assert record["offset"] == 9 and record["value"]["frame_sequence"] == 3

@@ -4,9 +4,11 @@ and `integrity evaluate --reviews` compute, and what the review command and the 
 from __future__ import annotations
 
 import argparse
+from typing import cast
 
 import pytest
 
+from schemas.records import FinalReport
 from streams.cli.reviews import review_record
 from streams.offline.reviews import labels_from_reviews, review_report
 from streams.settings import IngressSettings
@@ -31,8 +33,9 @@ def review(session: str, decision: str, behaviour: str = "face_absent", start_s:
     }
 
 
-def report(session: str, policy: str, observed_s: float) -> dict:
-    return {"session_id": session, "policy": policy, "observed_s": observed_s}
+def report(session: str, policy: str, observed_s: float) -> FinalReport:
+    # Only the fields the review report reads.
+    return cast(FinalReport, {"session_id": session, "policy": policy, "observed_s": observed_s})
 
 
 def test_confirmed_reviews_make_cheating_labels_with_their_ranges_dismissals_make_clean():
@@ -123,6 +126,6 @@ def test_the_edge_refuses_reviews_that_cannot_be_kept():
     assert review_refusal(good, now, limits) is None
     assert review_refusal(good | {"reviewer": " "}, now, limits) == "reviewer is empty"
     backwards = good | {"ended_at_ms": good["started_at_ms"] - 1}
-    assert "ends" in review_refusal(backwards, now, limits)
-    assert "over the 2000 allowed" in review_refusal(good | {"note": "x" * 2001}, now, limits)
-    assert "behind the broker" in review_refusal(good | {"at_ms": now - 3_600_000}, now, limits)
+    assert "ends" in cast(str, review_refusal(backwards, now, limits))
+    assert "over the 2000 allowed" in cast(str, review_refusal(good | {"note": "x" * 2001}, now, limits))
+    assert "behind the broker" in cast(str, review_refusal(good | {"at_ms": now - 3_600_000}, now, limits))

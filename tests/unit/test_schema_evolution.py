@@ -4,6 +4,7 @@ fingerprint) are read into the current version; unknown versions are refused, na
 from __future__ import annotations
 
 import io
+from typing import Any, cast
 
 import avro.io
 import avro.schema
@@ -11,6 +12,7 @@ import pytest
 
 from schemas import HISTORY_DIR, RecordDecodeError, codec_for
 from schemas.published import TOP_LEVEL
+from schemas.records import Gaze
 from tests.unit.test_schemas import OBSERVATION, REPORT, RESULT
 
 
@@ -62,7 +64,7 @@ def test_a_session_control_of_the_previous_version_is_read_with_the_new_fields_d
 
 
 def test_results_reports_and_observations_of_the_previous_version_read_with_the_new_fields_defaulted():
-    added = {
+    added: dict[str, object] = {
         "policy": "",
         "gaze_off_screen": None,
         "gaze_yaw_deg": None,
@@ -81,9 +83,11 @@ def test_results_reports_and_observations_of_the_previous_version_read_with_the_
     assert codec_for("FinalReport").decode(data) == report | added
 
     added = {"contrast": None, "sharpness": None, "frame_digest": ""}
-    observation = {name: value for name, value in OBSERVATION.items() if name not in added}
+    observation: dict[str, Any] = {name: value for name, value in OBSERVATION.items() if name not in added}
     observation["gaze"] = {
-        k: v for k, v in OBSERVATION["gaze"].items() if k not in ("eye_yaw_deg", "eye_pitch_deg", "baseline")
+        k: v
+        for k, v in cast(Gaze, OBSERVATION["gaze"]).items()
+        if k not in ("eye_yaw_deg", "eye_pitch_deg", "baseline")
     }
     data = _written_by_an_old_producer(_previous("Observation", "29e738d533498cee"), observation)
     gaze = observation["gaze"] | {"eye_yaw_deg": 0.0, "eye_pitch_deg": 0.0, "baseline": "none"}

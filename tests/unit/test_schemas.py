@@ -1,10 +1,11 @@
 import pytest
 
 from schemas import RecordDecodeError, codec_for
+from schemas.records import DeadLetter, Event, FinalReport, Observation, Result, SessionControl
 from streams.worker.serializers import AvroCodec, Undecodable
 from tests.helpers.frames import frame_record
 
-EVENT = {
+EVENT: Event = {
     "event_id": "s1:3:face_absent",
     "session_id": "s1",
     "frame_sequence": 3,
@@ -14,7 +15,7 @@ EVENT = {
     "ended_at_ms": None,
     "details": {"face_count": "0"},
 }
-OBSERVATION = {
+OBSERVATION: Observation = {
     "session_id": "s1",
     "candidate_id": "c1",
     "frame_sequence": 3,
@@ -46,7 +47,7 @@ OBSERVATION = {
     "conditions": [{"type": "looking_away", "confidence": 0.6, "since_ms": 1_699_999_998_000, "until_ms": None}],
     "events": [EVENT],
 }
-RESULT = {
+RESULT: Result = {
     "session_id": "s1",
     "candidate_id": "c1",
     "frame_sequence": 3,
@@ -74,7 +75,7 @@ RESULT = {
     "unassessable_s": 1.5,
     "unassessable_share": 0.05,
 }
-CONTROL = {
+CONTROL: SessionControl = {
     "session_id": "s1",
     "action": "end",
     "candidate_id": "c1",
@@ -84,7 +85,7 @@ CONTROL = {
     "last_sequence": 41,
     "source": "platform",
 }
-REPORT = {
+REPORT: FinalReport = {
     "session_id": "s1",
     "candidate_id": "c1",
     "policy": "default@2",
@@ -110,7 +111,7 @@ REPORT = {
     "unassessable_share": 0.07,
     "quality_s": {"low_light": 30.0, "frame_gap": 12.0},
 }
-DEAD_LETTER = {
+DEAD_LETTER: DeadLetter = {
     "source_topic": "integrity.frames",
     "source_partition": 2,
     "source_offset": 41,
