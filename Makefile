@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Both set everything up first.
-.PHONY: setup demo demo-gateway test lint typecheck unit integration readme screenshot
+.PHONY: setup demo demo-gateway test lint typecheck unit integration docs screenshot
 
 # Real COCO weights for object detection, from ../shared/models beside the checkout (never copied into
 # the repo). Without them the worker runs with object detection off, and says so.
@@ -23,6 +23,7 @@ test: setup lint typecheck
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 typecheck: setup
 	.venv/bin/mypy
@@ -33,9 +34,10 @@ unit: setup
 integration: setup
 	.venv/bin/python -m pytest -ra tests/integration
 
-# The README's configuration table, from the declarations in streams/settings.py.
-readme: setup
-	.venv/bin/python scripts/readme_settings.py
+# The generated parts of the docs: docs/CONFIGURATION.md's table (from streams/settings.py) and
+# docs/COMMANDS.md (from the command's parser). A test fails when either is out of date.
+docs: setup
+	.venv/bin/python scripts/docs_reference.py
 
 # The README's dashboard screenshot: a worker on the embedded broker, the dashboard open in headless
 # Chromium while the sample session plays, docs/dashboard.png at its end.

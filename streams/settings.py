@@ -90,7 +90,7 @@ def setting(default: Any, env: str, doc: str, *, shown: str | None = None) -> An
 @dataclass(frozen=True)
 class BrokerSettings:
     bootstrap_servers: str = setting(EMBEDDED_BOOTSTRAP, "KAFKA_BOOTSTRAP_SERVERS", "broker(s), comma-separated")
-    # tansu needs workarounds (shared/FAUST_NOTES.md; streams/kafka/embedded_fixup.py) that real Kafka
+    # tansu needs workarounds (streams/kafka/embedded_fixup.py; docs/DEVELOPMENT.md) that real Kafka
     # must not get; unset, the default bootstrap address is taken to mean the embedded broker.
     embedded_broker: bool | None = setting(
         None,
@@ -218,16 +218,6 @@ class VisionSettings:
     face_model: int = setting(1, "INTEGRITY_FACE_MODEL", "MediaPipe face model: 1 full range (to ~5 m), 0 short (~2 m)")
     # MediaPipe's own default detection threshold.
     face_min_confidence: float = setting(0.5, "INTEGRITY_FACE_MIN_CONFIDENCE", "minimum face score")
-    # Each thread gets its own MediaPipe graphs and YOLO model. The agent awaits one frame at a time, in
-    # order: batching frames across sessions with faust's take_events was tried and dropped: in 0.15.3,
-    # reading event.value from its batches analysed one frame twice and skipped the next (frame 2
-    # twice, frame 3 never) in integration runs.
-    vision_threads: int = setting(
-        1,
-        "INTEGRITY_VISION_THREADS",
-        "threads of the worker's inference pool; a worker still analyses one frame at a time, so more "
-        "threads do not speed it up yet (scale out with workers)",
-    )
     # The sample photos read 56-116; on darkened copies the face mesh (head pose, gaze) still reads at
     # 23 and fails by 14, and the face itself is lost at 4 (docs/ACCURACY.md): 40 keeps a margin above
     # where reading fails.
@@ -710,11 +700,23 @@ def _checked_broker(broker: BrokerSettings) -> BrokerSettings:
     return broker
 
 
+# Variables of earlier releases that no longer do anything: set, they are named in a warning, never silently
+# ignored.
+REMOVED = {
+    "INTEGRITY_VISION_THREADS": "removed in 0.2: a worker analyses one frame at a time, so it changed nothing "
+    "(scale out with more workers)",
+}
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from environment variables (``os.environ`` by default).
 
     Raises ``SettingsError`` naming the variable when a value does not fit its setting."""
-    settings: Settings = _load(Settings, os.environ if env is None else env)
+    env = os.environ if env is None else env
+    for name, why in REMOVED.items():
+        if name in env:
+            _warn_once(f"{name} is set but {why}")
+    settings: Settings = _load(Settings, env)
     if settings.topics.frames_retention_s <= 0:
         raise SettingsError(f"INTEGRITY_FRAMES_RETENTION_S={settings.topics.frames_retention_s:g} is not positive")
     return _in_namespace(replace(settings, broker=_checked_broker(settings.broker)))

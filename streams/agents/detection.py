@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 pipeline = VisionPipeline(settings.vision)
 analyser = BehaviourAnalyser(settings.behaviour, settings.vision)
 # Inference leaves the event loop (MediaPipe and LiteRT release the GIL): timers, commits and web
-# views stay live while a frame is analysed.
-_vision_pool = ThreadPoolExecutor(max_workers=settings.vision.vision_threads, thread_name_prefix="vision")
+# views stay live while a frame is analysed. One thread: the agent awaits one frame at a time, in order
+# (batching frames across sessions with Faust's take_events was tried and dropped: in 0.15.3, reading
+# event.value from its batches analysed one frame twice and skipped the next in integration runs).
+_vision_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision")
 vision_ready = asyncio.Event()
 
 STAGE = Stage("detection", record="Frame", errors="vision", refusals={ImageDecodeError: "bad image"}, ingress=True)

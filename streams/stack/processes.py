@@ -27,8 +27,14 @@ class ServiceProcess:
     command: str = ""
     health_path: str = "/health"
 
-    def __init__(self, env: Mapping[str, str], port: int, log_path: Path) -> None:
+    def __init__(
+        self, env: Mapping[str, str], port: int, log_path: Path, *, python: str | None = None, cwd: Path | None = None
+    ) -> None:
         self.env = dict(env)
+        # The interpreter (and folder) to run it with: this one's by default; another virtual environment's
+        # to run an installed wheel (tests/integration/test_installed_wheel.py).
+        self.python = python or sys.executable
+        self.cwd = cwd
         self.port = port
         self.log_path = log_path
         self.url = f"http://127.0.0.1:{port}"
@@ -39,8 +45,9 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", self.command],
+            [self.python, "-m", "streams.cli", self.command],
             env=self.env,
+            cwd=self.cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -104,10 +111,18 @@ class WorkerProcess(ServiceProcess):
     command = "worker"
     health_path = "/health/"
 
-    def __init__(self, env: Mapping[str, str], web_port: int, data_dir: Path, log_path: Path) -> None:
-        super().__init__(
-            {**env, "INTEGRITY_WEB_PORT": str(web_port), "INTEGRITY_DATA_DIR": str(data_dir)}, web_port, log_path
-        )
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        web_port: int,
+        data_dir: Path,
+        log_path: Path,
+        *,
+        python: str | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        env = {**env, "INTEGRITY_WEB_PORT": str(web_port), "INTEGRITY_DATA_DIR": str(data_dir)}
+        super().__init__(env, web_port, log_path, python=python, cwd=cwd)
         self.web_port = web_port
         self.data_dir = data_dir
 

@@ -1,5 +1,6 @@
-"""Each setting is declared once (variable, default, meaning), read from the environment, and the
-README's configuration table is the one generated from the declarations."""
+"""Each setting is declared once (variable, default, meaning) and read from the environment; a variable
+of an earlier release that no longer does anything is named in a warning. (docs/CONFIGURATION.md's table,
+generated from the declarations, is checked by test_docs.py.)"""
 
 from __future__ import annotations
 
@@ -8,16 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import SettingsError, declared, load_settings, markdown_table
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def test_the_readme_table_is_generated_from_the_declarations():
-    text = README.read_text()
-    block = re.search(r"<!-- settings:begin -->\n(.*?)<!-- settings:end -->", text, re.DOTALL)
-    assert block is not None, "README has no generated settings table"
-    assert block.group(1) == markdown_table(), "README's table is out of date: run `make readme`"
+from streams.settings import REMOVED, SettingsError, declared, load_settings
 
 
 def test_every_setting_has_its_own_variable_and_a_meaning():
@@ -68,3 +60,11 @@ def test_the_embedded_broker_is_assumed_only_at_the_default_address():
 def test_a_value_that_does_not_fit_is_refused_naming_the_variable(variable, value):
     with pytest.raises(SettingsError, match=variable):
         load_settings({variable: value})
+
+
+def test_a_removed_variable_is_named_in_a_warning_not_ignored(caplog):
+    (name,) = REMOVED
+    assert name not in {item.env for item in declared()}
+    with caplog.at_level("WARNING", logger="streams.settings"):
+        load_settings({name: "4"})
+    assert any(name in record.getMessage() for record in caplog.records)
