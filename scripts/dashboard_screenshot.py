@@ -1,4 +1,4 @@
-"""The README's dashboard screenshot (``make screenshot``): the embedded broker and a worker, the
+"""docs/REVIEWING.md's dashboard screenshot (``make screenshot``): the embedded broker and a worker, the
 dashboard open in headless Chromium while the sample session plays, and a PNG of it at the end.
 
 Usage: python scripts/dashboard_screenshot.py [OUT.png]   (default docs/dashboard.png)

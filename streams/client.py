@@ -16,12 +16,12 @@ from dataclasses import dataclass, replace
 from typing import cast
 
 from producers.publisher import SessionPublisher
-from schemas.records import FinalReport, ImageEncoding, Result, SessionControl, new_frame, new_session_control, now_ms
+from schemas.records import FinalReport, Result, SessionControl, new_session_control, now_ms
 from streams.kafka.clients import session_publisher
 from streams.kafka.follower import Follower, Subscription
 from streams.settings import Settings, load_settings
 from streams.validation import frame_refusal
-from streams.vision.image import image_header
+from streams.vision.image import frame_of_image
 
 __all__ = ["KafkaSessionClient"]
 
@@ -146,17 +146,13 @@ class KafkaSessionClient:
                 # Counting from 0 again would repeat numbers the workers already took: they would skip them.
                 raise ValueError(f"session {session_id!r} was not started by this client: give each frame's sequence")
             session = self._sessions[session_id] = _Session("")
-        encoding, width, height = image_header(image)
         number = session.next_sequence if sequence is None else sequence
-        frame = new_frame(
+        frame = frame_of_image(
             session_id,
             number,
             image,
-            width=width,
-            height=height,
             captured_at_ms=captured_at_ms,
             candidate_id=session.candidate_id,
-            encoding=cast(ImageEncoding, encoding),
             source=self.source,
             metadata=dict(metadata or {}),
         )

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a camera index (default 0), a stream URL (rtsp://, http://) or a video file",
     )
     p.add_argument("--session-id", help="the session's id (default capture-<random>)")
-    p.add_argument("--candidate-id", default="candidate")
+    p.add_argument("--candidate-id", default="candidate", help="the candidate's id (default %(default)s)")
     p.add_argument("--policy", default="default", help="risk policy of the session (streams/risk/policies)")
     p.add_argument("--fps", type=positive, default=2.0, help="frames published per second (default %(default)s)")
     p.add_argument(

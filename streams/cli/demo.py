@@ -40,9 +40,13 @@ class DemoOptions:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="broker + worker + sample replay + verdicts, on the embedded broker")
-    p.add_argument("--sample-dir", default=str(DEFAULT_SAMPLE_DIR))
-    p.add_argument("--fps", type=float, default=5.0)
-    p.add_argument("--session-id", default="demo-session")
+    p.add_argument(
+        "--sample-dir",
+        default=str(DEFAULT_SAMPLE_DIR),
+        help="the sample session (built there if missing; default %(default)s)",
+    )
+    p.add_argument("--fps", type=float, default=5.0, help="frames per second it is replayed at (default %(default)s)")
+    p.add_argument("--session-id", default="demo-session", help="the session's id (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print verdicts as JSON lines")
     p.add_argument(
         "--gateway",

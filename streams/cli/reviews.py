@@ -66,7 +66,7 @@ def register(sub: Any) -> None:
         help="publish a reviewer's decision about a session's event or time range (confirmed or dismissed)",
     )
     p.add_argument("session_id", metavar="SESSION")
-    p.add_argument("--decision", required=True, choices=("confirmed", "dismissed"))
+    p.add_argument("--decision", required=True, choices=("confirmed", "dismissed"), help="what the reviewer decided")
     p.add_argument("--reviewer", required=True, help="who decided")
     p.add_argument("--event", metavar="EVENT_ID", help="the reviewed event's id (from a Result or /sessions/ID/)")
     p.add_argument("--behaviour", help="the behaviour reviewed (taken from --event when it is given)")

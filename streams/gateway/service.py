@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 from producers.publisher import SessionPublisher
-from schemas.records import FinalReport, Result, new_frame, new_session_control, now_ms
+from schemas.records import FinalReport, Result, new_session_control, now_ms
 from streams.gateway.access import KeyBook
 from streams.gateway.sessions import GatewaySession, SessionBook
 from streams.kafka.clients import session_publisher
@@ -23,7 +23,7 @@ from streams.kafka.follower import OWNER_KEY, Follower
 from streams.risk.policy import PolicyBook
 from streams.settings import Settings
 from streams.validation import control_refusal, frame_refusal
-from streams.vision.image import ImageDecodeError, image_header
+from streams.vision.image import ImageDecodeError, frame_of_image
 
 __all__ = ["Gateway", "Refusal", "Sent"]
 
@@ -148,25 +148,21 @@ class Gateway:
         if len(image) > limit:
             raise Refusal(413, f"the image is {len(image)} bytes, over the {limit} allowed")
         session = self._session_for_frames(platform, session_id, sequence)
+        number = session.next_sequence if sequence is None else sequence
         try:
-            encoding, width, height = image_header(image)
+            frame = frame_of_image(
+                session_id,
+                number,
+                image,
+                captured_at_ms=captured_at_ms,
+                candidate_id=session.candidate_id,
+                source="gateway",
+            )
         except ImageDecodeError as exc:
             raise Refusal(415, f"not a frame: {exc}") from None
         if retry_after := session.rate.take():
             fps = self.settings.ingress.session_max_fps
             raise Refusal(429, f"session {session_id!r} is sending above {fps:g} frames/s", retry_after_s=retry_after)
-        number = session.next_sequence if sequence is None else sequence
-        frame = new_frame(
-            session_id,
-            number,
-            image,
-            width=width,
-            height=height,
-            captured_at_ms=captured_at_ms,
-            candidate_id=session.candidate_id,
-            encoding=encoding,  # type: ignore[arg-type]  # one of image_header's three
-            source="gateway",
-        )
         if reason := frame_refusal(frame, now_ms(), self.settings.ingress):
             raise Refusal(422, reason)
         waiting = self.follower.expect_result(session_id, number) if wait else None

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import IO
+from typing import IO, cast
 
 import cv2
 import numpy as np
 from PIL import ImageFile, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-__all__ = ["MAX_PIXELS", "ImageDecodeError", "decode_image", "image_header"]
+from schemas.records import Frame, ImageEncoding, new_frame
+
+__all__ = ["MAX_PIXELS", "ImageDecodeError", "decode_image", "frame_of_image", "image_header"]
 
 # 4K is far above any webcam stream; a larger header is a decompression bomb, not a frame.
 MAX_PIXELS = 3840 * 2160
@@ -55,6 +57,33 @@ def image_header(data: bytes) -> tuple[str, int, int]:
     if width * height > MAX_PIXELS:
         raise ImageDecodeError(f"image is {width}x{height}, above the {MAX_PIXELS}-pixel limit")
     return encoding, width, height
+
+
+def frame_of_image(
+    session_id: str,
+    sequence: int,
+    image: bytes,
+    *,
+    captured_at_ms: int | None,
+    candidate_id: str,
+    source: str,
+    metadata: dict[str, str] | None = None,
+) -> Frame:
+    """A Frame of an encoded image from outside (the gateway's, a Python platform's), declaring the encoding
+    and size its header says; ``ImageDecodeError`` for bytes that are not such an image."""
+    encoding, width, height = image_header(image)
+    return new_frame(
+        session_id,
+        sequence,
+        image,
+        width=width,
+        height=height,
+        captured_at_ms=captured_at_ms,
+        candidate_id=candidate_id,
+        encoding=cast(ImageEncoding, encoding),  # one of image_header's three
+        source=source,
+        metadata=metadata,
+    )
 
 
 def decode_image(data: bytes, encoding: str = "JPEG") -> np.ndarray:

@@ -1,5 +1,5 @@
 """The commands a user types, checked by their output. The benchmarks run once on a tiny size to prove
-they work; their speed is not asserted (figures go in the README, from full runs)."""
+they work; their speed is not asserted (figures go in docs/PERFORMANCE.md, from full runs)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import asyncio
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import yaml
 
@@ -16,7 +16,18 @@ from streams.kafka.clients import session_publisher
 from streams.risk.policy import POLICY_DIR
 from streams.settings import Settings
 
-__all__ = ["Record", "collect", "control", "policies_with_quick", "publish", "reports_of", "results_of"]
+__all__ = ["REPORTED", "Record", "collect", "control", "policies_with_quick", "publish", "reports_of", "results_of"]
+
+# What a final report must repeat exactly, whatever happened to the workers on the way (or a replay).
+REPORTED: Final = (
+    "verdict",
+    "final_risk_score",
+    "peak_risk_score",
+    "mean_risk_score",
+    "frames",
+    "observed_s",
+    "time_in_ms",
+)
 
 # What ``publish`` sends: (topic, session id, a Frame, a SessionControl, or raw bytes as they are).
 Record = tuple[str, str, Frame | SessionControl | bytes]

@@ -1,4 +1,4 @@
-"""The README's recalibration walk-through, as a user types it: the labelled set through real vision,
+"""docs/REVIEWING.md's recalibration walk-through, as a user types it: the labelled set through real vision,
 `integrity evaluate`, `integrity calibrate`, and a worker judging a new session with the new policy."""
 
 from __future__ import annotations

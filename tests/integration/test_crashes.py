@@ -8,7 +8,6 @@ import random
 import signal
 import threading
 import time
-from typing import Final
 
 import pytest
 
@@ -20,21 +19,10 @@ from streams.settings import BehaviourSettings, VisionSettings
 from streams.stack.processes import WorkerProcess
 from streams.vision import BehaviourAnalyser, VisionPipeline
 from tests.helpers.frames import SHARED_WEIGHTS, timeline
-from tests.helpers.kafka import Record, collect, publish, reports_of, results_of
+from tests.helpers.kafka import REPORTED, Record, collect, publish, reports_of, results_of
 from tests.integration.test_lifecycle import assert_repeats_identical
 
 pytestmark = pytest.mark.integration
-
-# What a final report must repeat exactly, whatever happened to the workers on the way.
-REPORTED: Final = (
-    "verdict",
-    "final_risk_score",
-    "peak_risk_score",
-    "mean_risk_score",
-    "frames",
-    "observed_s",
-    "time_in_ms",
-)
 
 
 def start_record(session_id: str) -> SessionControl:

@@ -8,7 +8,8 @@ import asyncio
 
 import pytest
 
-from producers.client import AsyncGatewayClient, GatewayClient, GatewayError, KafkaSessionClient
+from producers.client import AsyncGatewayClient, GatewayClient, GatewayError
+from streams.client import KafkaSessionClient
 from streams.gateway.access import hash_key
 from streams.stack.processes import GatewayProcess
 from tests.helpers.frames import scene_jpeg

@@ -24,22 +24,13 @@ from streams.recording.replay import ReplayOptions, replay
 from streams.settings import Settings, load_settings
 from streams.stack.processes import WorkerProcess
 from tests.helpers.frames import timeline
-from tests.helpers.kafka import Record, collect, publish, reports_of, results_of
+from tests.helpers.kafka import REPORTED, Record, collect, publish, reports_of, results_of
 
 pytestmark = pytest.mark.integration
 
 NAMESPACE = "replay-test"
 FRAMES = 24
 SESSIONS = ("rec-a", "rec-b")
-REPORTED: Final = (
-    "verdict",
-    "final_risk_score",
-    "peak_risk_score",
-    "mean_risk_score",
-    "frames",
-    "observed_s",
-    "time_in_ms",
-)
 ANSWERED: Final = ("frame_sequence", "risk_score", "verdict", "reasons", "attention", "conditions", "face_count")
 
 

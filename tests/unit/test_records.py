@@ -113,3 +113,13 @@ def test_the_constructors_build_valid_records():
     assert codec_for("Frame").decode(codec_for("Frame").encode(frame)) == frame
     assert codec_for("SessionControl").decode(codec_for("SessionControl").encode(control)) == control
     assert records.new_frame("s1", 1, b"", width=1, height=1)["captured_at_ms"] > 1_700_000_000_000
+
+
+def test_a_new_observation_is_a_valid_observation_record():
+    from schemas import codec_for
+    from schemas.records import new_observation
+
+    observation = new_observation("s", 3, 1_800_000_000_000, candidate_id="c")
+    codec = codec_for("Observation")
+    assert codec.decode(codec.encode(observation)) == observation
+    assert observation["observed_at_ms"] == 1_800_000_000_005 and observation["faces"] == []
