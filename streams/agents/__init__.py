@@ -4,5 +4,6 @@ detection.py  frames -> vision -> observations (``analyse_frames``)
 risk.py       observations -> sessions table -> results (``assess_observations``); session control ->
               final results and reports (``control_sessions``); the idle-expiry timer
 reviews.py    reviewers' decisions -> the reviews table (``keep_reviews``)
-processing.py what happens to a record an agent cannot process: one policy, a dead letter
+stage.py      what happens to each record an agent reads: handled, skipped as already answered, forwarded
+              to its key's partition, or a dead letter with the reason (one policy for every agent)
 """

@@ -1,2 +1,2 @@
-"""Kafka plumbing: topic admin, client options, reading topics, the embedded broker and its fixup,
-and the worker as a child process (what the demo, the benchmarks and the integration tests run)."""
+"""Kafka plumbing: client options and their security, topic admin, reading topics, following Results
+and final reports, partitioning, the embedded broker and its fixup (every tansu workaround, one switch)."""
