@@ -40,6 +40,17 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+# promtool, from Debian's prometheus package: the alert rules' tests (tests/unit/test_alert_rules.py) skip without it.
+if ! command -v promtool >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing promtool (the alert rules' tests)"
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } ||
+      echo "setup: could not install promtool: the alert rules' tests will skip" >&2
+  else
+    echo "setup: no promtool (apt-get install prometheus as root): the alert rules' tests will skip" >&2
+  fi
+fi
+
 if [ ! -f .integrity/sample-session/manifest.json ]; then
   .venv/bin/integrity sample
 fi

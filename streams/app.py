@@ -18,6 +18,7 @@ settings = configured()
 security.hide_secrets_in_logs(settings.broker)
 fixup = EmbeddedBrokerFixup(settings.broker)
 fixup.patch_faust()
+group = fixup.group(settings.group)
 # Faust creates the data folder without its parents: a fresh checkout has no .integrity/ yet.
 settings.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -45,11 +46,12 @@ app = IntegrityApp(
     web_port=settings.web_port,
     web_host=settings.web_host,
     canonical_url=f"http://{settings.web_host}:{settings.web_port}",
-    # Failover within ~15 s on the embedded broker, which notices departures only by session timeout.
-    broker_session_timeout=10,
-    broker_heartbeat_interval=2,
-    broker_rebalance_timeout=5,
-    broker_commit_interval=1.0,
+    broker_session_timeout=group.session_timeout_s,
+    broker_heartbeat_interval=group.heartbeat_s,
+    broker_rebalance_timeout=group.rebalance_timeout_s,
+    broker_commit_interval=group.commit_interval_s,
+    table_standby_replicas=group.standby_replicas,
+    consumer_group_instance_id=group.instance_id or None,
     # Slow inference must not hold a rebalance hostage; state updates are idempotent per frame sequence.
     stream_wait_empty=False,
     **security.faust_options(settings.broker),

@@ -25,6 +25,7 @@ __all__ = [
     "BrokerSettings",
     "Declared",
     "GatewaySettings",
+    "GroupSettings",
     "HealthSettings",
     "IngressSettings",
     "RiskSettings",
@@ -181,8 +182,14 @@ class TopicSettings:
     reviews: str = setting("integrity.reviews", "INTEGRITY_TOPIC_REVIEWS", "topic of reviewers' decisions (Review)")
     # One count for every session-keyed topic: the risk table reads partition-locally, so the events
     # topic, the control topic and the table's changelog must be co-partitioned.
+    # Partitions bound how many workers share the work (a sixth worker on five partitions idles) and
+    # cannot change once the topics exist (docs/SCALING.md). Sessions are cheap per partition: 24 lets a
+    # deployment grow to 24 worker processes (2, 3, 4, 6, 8, 12 or 24 share it evenly).
     partitions: int = setting(
-        4, "INTEGRITY_PARTITIONS", "partitions of every session-keyed topic and of the table changelogs"
+        24,
+        "INTEGRITY_PARTITIONS",
+        "partitions of every session-keyed topic and of the table changelogs: the most worker processes that "
+        "get work; fixed once the topics exist",
     )
     replication_factor: int = setting(1, "INTEGRITY_REPLICATION_FACTOR", "replication of created topics")
     # Frames are biometric data, and a live interview's frames are worthless an hour later: the frames
@@ -463,6 +470,57 @@ class HealthSettings:
     )
 
 
+# The consumer group's timings, for real Kafka; the embedded broker's own (streams/kafka/embedded_fixup.py)
+# apply where a variable is not set. A dead worker's partitions wait up to the session timeout before the
+# group notices; heartbeats are a third of it (Kafka's advice); Kafka brokers refuse session timeouts under
+# their group.min.session.timeout.ms (6 s by default).
+REAL_KAFKA_GROUP = {"session_timeout_s": 10.0, "heartbeat_s": 3.0, "rebalance_timeout_s": 20.0}
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    session_timeout_s: float | None = setting(
+        None,
+        "INTEGRITY_GROUP_SESSION_TIMEOUT_S",
+        "how long the group waits for a silent worker (killed, cut off) before its partitions move",
+        shown="`10`; embedded broker `4`",
+    )
+    heartbeat_s: float | None = setting(
+        None,
+        "INTEGRITY_GROUP_HEARTBEAT_S",
+        "how often a worker tells the group it is alive (under a third of the session timeout)",
+        shown="`3`; embedded broker `1`",
+    )
+    rebalance_timeout_s: float | None = setting(
+        None,
+        "INTEGRITY_GROUP_REBALANCE_TIMEOUT_S",
+        "how long a rebalance waits for every worker to rejoin",
+        shown="`20`; embedded broker `5`",
+    )
+    # At-least-once: a crash replays up to one interval of input (answered alike: the state is idempotent).
+    commit_interval_s: float = setting(
+        1.0, "INTEGRITY_COMMIT_INTERVAL_S", "how often a worker commits the offsets it has processed"
+    )
+    standby_replicas: int = setting(
+        1,
+        "INTEGRITY_STANDBY_REPLICAS",
+        "copies of each table partition other workers keep warm from the changelog, to take over without replaying it",
+    )
+    # Static membership (KIP-345): a worker restarted within the session timeout gets its partitions back
+    # without a rebalance. Each process needs its own id (a pod's name; `--processes N` appends `-i`).
+    instance_id: str = setting(
+        "",
+        "INTEGRITY_GROUP_INSTANCE_ID",
+        "the worker's static group member id, unique per process (e.g. the pod's name); empty: dynamic membership",
+        shown="empty (dynamic)",
+    )
+
+    def with_defaults(self, defaults: Mapping[str, float]) -> GroupSettings:
+        """These settings with ``defaults`` for the timings not set."""
+        unset: dict[str, Any] = {name: value for name, value in defaults.items() if getattr(self, name) is None}
+        return replace(self, **unset)
+
+
 @dataclass(frozen=True)
 class GatewaySettings:
     host: str = setting(
@@ -524,6 +582,15 @@ class Settings:
     )
     data_dir: Path = setting(Path(".integrity/worker"), "INTEGRITY_DATA_DIR", "RocksDB folder; one per worker")
     web_port: int = setting(6066, "INTEGRITY_WEB_PORT", "port of the worker's web views")
+    # One Faust worker uses one core (one event loop; inference one frame at a time): a box's cores are
+    # used by running one worker process per core. In a container or a pod, run one (scale by replicas).
+    processes: int = setting(
+        0,
+        "INTEGRITY_PROCESSES",
+        "worker processes `integrity worker` runs and supervises (process i: web port + i, data folder "
+        "`<data folder>/process-i`); 0: one per CPU this process may use",
+        shown="`0` (one per CPU)",
+    )
     # Views, the dashboard and (unless opened below) health and metrics need it; none is the default for a
     # worker on a laptop. Compared in constant time, never logged (streams/web/access.py).
     web_token: Secret = setting(
@@ -552,6 +619,7 @@ class Settings:
     risk: RiskSettings = field(default_factory=RiskSettings)
     ingress: IngressSettings = field(default_factory=IngressSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    group: GroupSettings = field(default_factory=GroupSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
 
 
@@ -613,9 +681,9 @@ def _parse(raw: str, kind: Any, env: str) -> Any:
             if lowered in {"0", "false", "no", "off"}:
                 return False
             raise ValueError("expected true or false")
-        if kind is int:
+        if kind in (int, int | None):
             return int(text)
-        if kind is float:
+        if kind in (float, float | None):
             return float(text)
         if kind is Path:
             return Path(raw)
@@ -700,6 +768,29 @@ def _checked_broker(broker: BrokerSettings) -> BrokerSettings:
     return broker
 
 
+def check_group(group: GroupSettings) -> None:
+    """Refuse group settings a group cannot work with (checked again once the broker's defaults are in)."""
+    session, heartbeat, rebalance = group.session_timeout_s, group.heartbeat_s, group.rebalance_timeout_s
+    for env, value in (
+        ("INTEGRITY_GROUP_SESSION_TIMEOUT_S", session),
+        ("INTEGRITY_GROUP_HEARTBEAT_S", heartbeat),
+        ("INTEGRITY_GROUP_REBALANCE_TIMEOUT_S", rebalance),
+        ("INTEGRITY_COMMIT_INTERVAL_S", group.commit_interval_s),
+    ):
+        if value is not None and value <= 0:
+            raise SettingsError(f"{env}={value:g} is not positive")
+    if session is not None and heartbeat is not None and heartbeat >= session:
+        raise SettingsError(
+            f"INTEGRITY_GROUP_HEARTBEAT_S={heartbeat:g} must be shorter than INTEGRITY_GROUP_SESSION_TIMEOUT_S="
+            f"{session:g} (a third of it or less), or every worker is taken for dead"
+        )
+    # Faust's request timeout (90 s) must exceed the session timeout, or joining the group times out.
+    if session is not None and session >= 90:
+        raise SettingsError(f"INTEGRITY_GROUP_SESSION_TIMEOUT_S={session:g} must be under 90 s")
+    if group.standby_replicas < 0:
+        raise SettingsError(f"INTEGRITY_STANDBY_REPLICAS={group.standby_replicas} is negative")
+
+
 # Variables of earlier releases that no longer do anything: set, they are named in a warning, never silently
 # ignored.
 REMOVED = {
@@ -719,6 +810,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     settings: Settings = _load(Settings, env)
     if settings.topics.frames_retention_s <= 0:
         raise SettingsError(f"INTEGRITY_FRAMES_RETENTION_S={settings.topics.frames_retention_s:g} is not positive")
+    if settings.topics.partitions < 1:
+        raise SettingsError(f"INTEGRITY_PARTITIONS={settings.topics.partitions} is not positive")
+    if settings.processes < 0:
+        raise SettingsError(f"INTEGRITY_PROCESSES={settings.processes} is negative (0: one per CPU)")
+    check_group(settings.group)
     return _in_namespace(replace(settings, broker=_checked_broker(settings.broker)))
 
 

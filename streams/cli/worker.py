@@ -1,5 +1,7 @@
-"""``integrity worker``: a Faust worker (the detection, risk and reviews agents and the web views), after
-the topics exist and its weights load; the same as ``faust -A streams.app worker`` with the flags applied."""
+"""``integrity worker``: Faust workers (the detection, risk and reviews agents and the web views), after
+the topics exist with the partitions configured and the weights load. One process (``--processes 1``)
+is the same as ``faust -A streams.app worker`` with the flags applied; more are supervised children
+(``streams.worker.supervisor``), one per CPU by default."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import asyncio
 import sys
 from typing import Any
 
-from streams.cli.common import settings_for
-from streams.settings import configure, flag_help
+from streams.cli.common import refuse, settings_for
+from streams.settings import Settings, configure, flag_help
 
 __all__ = ["register"]
 
@@ -19,21 +21,50 @@ def register(sub: Any) -> None:
     p.add_argument("--web-port", type=int, help=flag_help("INTEGRITY_WEB_PORT"))
     p.add_argument("--data-dir", help=flag_help("INTEGRITY_DATA_DIR"))
     p.add_argument("--loglevel", "-l", help=flag_help("INTEGRITY_LOG_LEVEL"))
+    p.add_argument("--processes", "-n", type=int, help=flag_help("INTEGRITY_PROCESSES"))
     p.set_defaults(func=_cmd_worker)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from streams.kafka.admin import ensure_topics
-    from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
+    from streams.kafka.admin import ensure_topics, partition_mismatches
     from streams.vision.objects import ObjectDetector
+    from streams.worker.supervisor import Supervisor, cpus_available
 
     settings = settings_for(
-        args, INTEGRITY_WEB_PORT=args.web_port, INTEGRITY_DATA_DIR=args.data_dir, INTEGRITY_LOG_LEVEL=args.loglevel
+        args,
+        INTEGRITY_WEB_PORT=args.web_port,
+        INTEGRITY_DATA_DIR=args.data_dir,
+        INTEGRITY_LOG_LEVEL=args.loglevel,
+        INTEGRITY_PROCESSES=args.processes,
     )
-    fixup = EmbeddedBrokerFixup(settings.broker)
     # Before anything starts: a worker whose weights cannot load must say so, not hang unready.
     ObjectDetector(settings.vision.yolo_weights, settings.vision.object_min_confidence).verify()
     asyncio.run(ensure_topics(settings))
+    mismatched = asyncio.run(partition_mismatches(settings))
+    if mismatched:
+        return refuse(
+            f"INTEGRITY_PARTITIONS={settings.topics.partitions} but {', '.join(mismatched)} partitions. Partition "
+            "counts are fixed once topics exist: run with the topics' count, or move to a new topic generation "
+            "(docs/SCALING.md)",
+            "worker",
+        )
+    count = settings.processes or cpus_available()
+    if count > settings.topics.partitions:
+        print(
+            f"integrity worker: {count} processes for {settings.topics.partitions} partitions: "
+            f"{count - settings.topics.partitions} will idle (docs/SCALING.md)",
+            file=sys.stderr,
+            flush=True,
+        )
+    if count > 1:
+        return Supervisor(settings, count).run()
+    return _run_one(settings)
+
+
+def _run_one(settings: Settings) -> int:
+    from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
+
+    fixup = EmbeddedBrokerFixup(settings.broker)
     if asyncio.run(fixup.prepare_worker(settings.data_dir)):
         print(
             f"the embedded broker restarted since this worker last ran: cleared {settings.data_dir} "

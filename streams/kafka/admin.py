@@ -17,7 +17,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from streams.kafka.clients import admin_options
 from streams.settings import Settings
 
-__all__ = ["ensure_topics", "new_topics"]
+__all__ = ["ensure_topics", "new_topics", "partition_mismatches"]
 
 log = logging.getLogger(__name__)
 
@@ -49,3 +49,26 @@ async def ensure_topics(settings: Settings) -> list[str]:
         return wanted
     finally:
         await admin.close()
+
+
+async def partition_mismatches(settings: Settings) -> list[str]:
+    """The session-keyed topics and table changelogs whose partition count is not ``INTEGRITY_PARTITIONS``.
+
+    A table reads partition-locally, so its changelog must be partitioned like its source topics: a
+    worker started with another count would put sessions' state on the wrong partitions. Partition
+    counts cannot shrink and growing them moves keys, so the answer is a new topic generation
+    (docs/SCALING.md), never a silent start."""
+    wanted = settings.topics.partitions
+    admin = AIOKafkaAdminClient(**admin_options(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        ours = f"{settings.app_id}-"
+        changelogs = {name for name in existing if name.startswith(ours) and name.endswith("-changelog")}
+        checked = sorted((set(settings.topics.inputs()) & existing) | changelogs)
+        if not checked:
+            return []
+        counts = {topic["topic"]: len(topic["partitions"]) for topic in await admin.describe_topics(checked)}
+    finally:
+        await admin.close()
+    return [f"{name} has {count}" for name, count in sorted(counts.items()) if count != wanted]

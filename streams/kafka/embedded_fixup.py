@@ -11,6 +11,12 @@ faust-streaming 0.15.3 and aiokafka 0.14; docs/DEVELOPMENT.md lists the embedded
   soon as data arrives (measured: a record waited up to ~0.5 s with Faust's hard-coded 1500 ms, under
   30 ms with 100 ms). With two hops (frames -> events -> results) that alone put p95 frame-to-result
   over a second.
+- **Generation 0.** tansu numbers a group's first generation 0 (Kafka starts at 1), and aiokafka sends
+  LeaveGroup at a clean stop only from generation 1 on: a worker stopped before any rebalance left
+  nothing behind but silence, and its partitions waited for its session to time out. Patched to leave.
+- **Departures.** A killed worker is noticed when its session times out: the group timings are shorter
+  than real Kafka's (``group``; measured in tests/integration/test_scale_out.py), so a dead worker's
+  sessions move on within seconds.
 - **Memory only.** A worker restarted against a new broker process finds its RocksDB folder ahead of
   the (empty) changelogs, and Faust's recovery dies with ConsistencyError. Each broker run therefore
   gets an id, written once into a one-partition topic; a worker remembers the id its folder was built
@@ -27,7 +33,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from streams.settings import BrokerSettings
+from streams.settings import REAL_KAFKA_GROUP, BrokerSettings, GroupSettings, check_group
 
 __all__ = ["RUN_TOPIC", "EmbeddedBrokerFixup", "drop_stale_state"]
 
@@ -35,6 +41,8 @@ RUN_TOPIC = "integrity.embedded-broker-run"
 _MARKER = ".embedded-broker-run"
 # Short enough for two hops well under 100 ms; long enough not to spin an idle consumer.
 _FETCH_MAX_WAIT_MS = 50
+# Measured with 3 workers (tests/integration/test_scale_out.py): see docs/SCALING.md.
+EMBEDDED_GROUP = {"session_timeout_s": 4.0, "heartbeat_s": 1.0, "rebalance_timeout_s": 5.0}
 
 
 class EmbeddedBrokerFixup:
@@ -46,17 +54,25 @@ class EmbeddedBrokerFixup:
 
     # -- Faust ---------------------------------------------------------------------------------------
 
+    def group(self, group: GroupSettings) -> GroupSettings:
+        """The group settings with this broker's timings where none was set."""
+        resolved = group.with_defaults(EMBEDDED_GROUP if self.enabled() else REAL_KAFKA_GROUP)
+        check_group(resolved)
+        return resolved
+
     def app_options(self) -> dict[str, Any]:
         """Extra ``faust.App`` settings: one record per producer batch (ListOffsets)."""
         return {"producer_max_batch_size": 1} if self.enabled() else {}
 
     def patch_faust(self) -> None:
-        """Make Faust's worker consumer ask for at most a short wait per fetch (slow fetches).
+        """Make Faust's worker consumer ask for at most a short wait per fetch (slow fetches), and every
+        consumer leave its group at a clean stop (generation 0).
 
         Faust passes ``fetch_max_wait_ms=1500`` with no setting to change it; aiokafka reads the
         attribute set here when the consumer starts."""
         if not self.enabled():
             return
+        _leave_from_generation_zero()
         from faust.transport.drivers import aiokafka as driver
 
         thread: Any = driver.AIOKafkaConsumerThread
@@ -136,6 +152,24 @@ class EmbeddedBrokerFixup:
         except Exception:
             return False
         return current != marker.read_text()
+
+
+def _leave_from_generation_zero() -> None:
+    from aiokafka.consumer.group_coordinator import GroupCoordinator
+
+    coordinator: Any = GroupCoordinator
+    if getattr(coordinator, "_integrity_patched", False):
+        return
+    leave = coordinator._maybe_leave_group
+
+    async def _maybe_leave_group(self: Any) -> None:
+        # LeaveGroup carries no generation: the check only stands for "has joined", which 0 is on tansu.
+        if self.generation == 0 and self.member_id:
+            self.generation = 1
+        await leave(self)
+
+    coordinator._maybe_leave_group = _maybe_leave_group
+    coordinator._integrity_patched = True
 
 
 def drop_stale_state(data_dir: Path, run_id: str) -> bool:

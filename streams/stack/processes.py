@@ -121,7 +121,12 @@ class WorkerProcess(ServiceProcess):
         python: str | None = None,
         cwd: Path | None = None,
     ) -> None:
-        env = {**env, "INTEGRITY_WEB_PORT": str(web_port), "INTEGRITY_DATA_DIR": str(data_dir)}
+        env = {
+            **env,
+            "INTEGRITY_WEB_PORT": str(web_port),
+            "INTEGRITY_DATA_DIR": str(data_dir),
+            "INTEGRITY_PROCESSES": "1",
+        }
         super().__init__(env, web_port, log_path, python=python, cwd=cwd)
         self.web_port = web_port
         self.data_dir = data_dir

@@ -1,6 +1,7 @@
 """Liveness and readiness of a worker.
 
-Live: the process answers. Ready: it can do its job now: its tables are recovered from their changelogs,
+Live: the process answers. Ready: it can do its job now: its group is not rebalancing, its tables are
+recovered from their changelogs,
 its models are warm, it reaches the broker (a probe every ``INTEGRITY_BROKER_PROBE_S``), and none of its
 input partitions is further behind than ``INTEGRITY_READY_MAX_LAG_S``, measured in broker time from what
 this worker has processed (``streams.worker.progress.caught_up_to``), so it holds on real Kafka and on
@@ -82,10 +83,18 @@ class Readiness:
 
 
 def readiness(
-    *, tables_ready: bool, vision_warm: bool, broker: BrokerProbe, lags: dict[str, float], max_lag_s: float
+    *,
+    tables_ready: bool,
+    vision_warm: bool,
+    broker: BrokerProbe,
+    lags: dict[str, float],
+    max_lag_s: float,
+    rebalancing: bool = False,
 ) -> Readiness:
     """Ready when nothing holds the worker back; otherwise the reasons, one per obstacle."""
     reasons = []
+    if rebalancing:
+        reasons.append("the consumer group is rebalancing (partitions moving between workers)")
     if not tables_ready:
         reasons.append("tables recovering from their changelogs")
     if not vision_warm:
@@ -113,5 +122,6 @@ def current(vision_warm: bool) -> tuple[Readiness, dict[str, float], str]:
         broker=_broker,
         lags=lags,
         max_lag_s=settings.health.ready_max_lag_s,
+        rebalancing=bool(app.rebalancing),
     )
     return state, lags, _broker.detail

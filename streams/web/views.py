@@ -58,7 +58,7 @@ async def metrics(web, request):
             lag[tp] = pending
     active = sum(1 for state in sessions.values() if state and not is_ended(state))
     models = {"face": vision_ready.is_set(), "objects": vision_ready.is_set() and pipeline.objects.available}
-    set_gauges(lag, active, models)
+    set_gauges(lag, active, models, ready=health_now(vision_ready.is_set())[0].ready)
     return web.bytes(exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -86,6 +86,12 @@ MODEL_AVAILABLE = Gauge(
     "integrity_model_available", "1 when a model is loaded and used, 0 when it is off.", ["model"], registry=REGISTRY
 )
 
+READY = Gauge(
+    "integrity_ready",
+    "1 when the worker is ready (GET /health/ answers 200), 0 while it rebalances, recovers, warms up or lags.",
+    registry=REGISTRY,
+)
+
 
 def reason_kind(reason: str) -> str:
     """A bounded label for a dead letter's reason: its words before the first colon, numbers and quoted
@@ -126,7 +132,8 @@ def count_dead_letter(stage: str, reason: str) -> None:
     DEAD_LETTERS.labels(stage=stage, reason=reason_kind(reason)).inc()
 
 
-def set_gauges(lag: dict[TP, int], active_sessions: int, models: dict[str, bool]) -> None:
+def set_gauges(lag: dict[TP, int], active_sessions: int, models: dict[str, bool], ready: bool) -> None:
+    READY.set(1 if ready else 0)
     LAG.clear()  # partitions this worker no longer owns go away
     for tp, records in lag.items():
         LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(records)

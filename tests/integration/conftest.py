@@ -17,6 +17,8 @@ def stack(tmp_path_factory):
         "INTEGRITY_RISK_POLICY_DIR": str(policies_with_quick(folder)),
         "INTEGRITY_RISK_EXPIRY_CHECK_S": "1",
         "INTEGRITY_RISK_END_GRACE_S": "3",
+        # A session per partition in the crash tests: 4 keep them small (the default, 24, is for growth).
+        "INTEGRITY_PARTITIONS": "4",
     }
     with LocalStack(folder, worker_env=worker_env) as running:
         yield running

@@ -262,9 +262,11 @@ def test_readiness_names_each_obstacle(agents):
         broker=down,
         lags={"integrity.frames[0]": 240.0, "integrity.events[0]": 2.0},
         max_lag_s=30,
+        rebalancing=True,
     )
     assert not behind.ready
     assert behind.reasons == [
+        "the consumer group is rebalancing (partitions moving between workers)",
         "tables recovering from their changelogs",
         "vision models warming up",
         "broker unreachable: KafkaConnectionError: no",
