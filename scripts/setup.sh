@@ -29,27 +29,23 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Headless Chromium: `integrity screenshot` and the dashboard's test (which skips without it). ~15 s once.
-if ! command -v chromium >/dev/null; then
+# A command from a Debian package that some tests need: installed when missing and we can (root with
+# apt-get), else those tests skip, and this says so. Usage: debian_tool COMMAND PACKAGE WHAT-NEEDS-IT
+debian_tool() {
+  command -v "$1" >/dev/null && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "setup: installing chromium (integrity screenshot, the dashboard test)"
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } ||
-      echo "setup: could not install chromium: the dashboard test will skip" >&2
+    echo "setup: installing $1 ($3)"
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$2" >/dev/null; } ||
+      echo "setup: could not install $1: $3 will skip" >&2
   else
-    echo "setup: no chromium (apt-get install chromium as root): the dashboard test will skip" >&2
+    echo "setup: no $1 (apt-get install $2 as root): $3 will skip" >&2
   fi
-fi
+}
 
-# promtool, from Debian's prometheus package: the alert rules' tests (tests/unit/test_alert_rules.py) skip without it.
-if ! command -v promtool >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "setup: installing promtool (the alert rules' tests)"
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } ||
-      echo "setup: could not install promtool: the alert rules' tests will skip" >&2
-  else
-    echo "setup: no promtool (apt-get install prometheus as root): the alert rules' tests will skip" >&2
-  fi
-fi
+# Headless Chromium: `integrity screenshot` and the dashboard's test (which skips without it). ~15 s once.
+debian_tool chromium chromium "integrity screenshot, the dashboard test"
+# promtool, from Debian's prometheus package: the alert rules' tests (tests/unit/test_alert_rules.py).
+debian_tool promtool prometheus "the alert rules' tests"
 
 if [ ! -f .integrity/sample-session/manifest.json ]; then
   .venv/bin/integrity sample

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from streams.settings import Settings
 
@@ -76,8 +76,7 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     backoff_s: float = 0.0
-    restarts: int = 0
-    restart_at: float | None = field(default=None)
+    restart_at: float | None = None
 
 
 class Supervisor:
@@ -141,7 +140,6 @@ class Supervisor:
         for child in self.children:
             if child.process is None:
                 if child.restart_at is not None and now >= child.restart_at and not self.stopping.is_set():
-                    child.restarts += 1
                     self._start(child)
                 continue
             code = child.process.poll()
