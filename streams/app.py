@@ -9,7 +9,7 @@ import faust
 from streams.kafka import security
 from streams.kafka.embedded_fixup import EmbeddedBrokerFixup
 from streams.settings import configured
-from streams.worker.faust_acks import acknowledge_only_processed_records
+from streams.worker.faust_acks import acknowledge_only_processed_records, commit_only_from_the_committed_offset
 from streams.worker.faust_order import deliver_in_order
 from streams.worker.in_hand import records_in_hand_finished
 
@@ -58,6 +58,7 @@ app = IntegrityApp(
     **fixup.app_options(),
 )  # A record Faust skips at a rebalance or a stop must come again, not be committed unprocessed.
 acknowledge_only_processed_records(app)
+commit_only_from_the_committed_offset()
 # ... and must hand each partition's records on in order from where it last sought (streams.worker.faust_order).
 _sources = settings.topics.inputs()
 deliver_in_order(app, lambda topic: topic in _sources)

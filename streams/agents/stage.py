@@ -17,7 +17,8 @@ new record (``unless_stopping``).
 
 A record already answered (``streams.redelivery``) raises ``Redelivered``: skipped and counted, no
 second answer and no dead letter. ``delivered`` sends a stage's output and waits for the broker's
-acknowledgement, so that a stage records a frame as answered only once its answer is out.
+acknowledgement, so that a stage records a frame as answered only once its answer is out; a forwarded
+record is acknowledged only once its copy is out, too.
 """
 
 from __future__ import annotations
@@ -141,7 +142,10 @@ async def _forwarded_to_its_partition(event: EventT) -> bool:
     home = partition_of(message.key, settings.topics.partitions)
     if message.partition == home:
         return False
-    await event.forward(message.topic, partition=home)
+    # Out before the record is acknowledged: a forward still in the producer's buffer when the worker
+    # dies, or one the broker refused, would otherwise be a frame committed and never analysed.
+    pending = await event.forward(message.topic, partition=home)
+    await pending
     progress.forwarded[message.topic] += 1
     count = progress.forwarded[message.topic]
     if count == 1 or count % 1000 == 0:

@@ -19,8 +19,9 @@ Here each source partition's next expected offset is tracked (set by every seek,
 record handed on). A record behind it is a stale copy: dropped (the position is past it). A record
 ahead of it is either stale (from before a backward seek) or after a real gap: it is dropped and the
 partition is sought back to the expected offset; if the same jump comes again from there, the gap is
-real and the record is handed on. A record the streams would skip (their flow stopped, or a record of
-an older rebalance generation) is not handed on either: the partition is sought back to it.
+real, recorded as Faust's gap (its offsets count as handled), and the record is handed on. A record
+the streams would skip (their flow stopped, or a record of an older rebalance generation) is not handed
+on either: the partition is sought back to it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class _Order:
         self.batches = 0
         self.dropped = 0
 
-    def admit(self, tp: Any, offset: int, batch: int) -> Literal["hand_on", "drop", "seek_back"]:
+    def admit(self, tp: Any, offset: int, batch: int) -> Literal["hand_on", "hand_on_after_gap", "drop", "seek_back"]:
         """What to do with the record at ``offset`` of ``tp``, from the ``batch``-th fetch."""
         expected = self.expected.get(tp)
         if expected is not None and offset < expected:
@@ -56,6 +57,8 @@ class _Order:
             if not (last is not None and last[:2] == (expected, offset) and batch > last[2]):
                 self.sought_back[tp] = (expected, offset, self.batches)
                 return "seek_back"
+            self.expected[tp] = offset + 1
+            return "hand_on_after_gap"
         self.expected[tp] = offset + 1
         return "hand_on"
 
@@ -126,7 +129,13 @@ def deliver_in_order(app: Any, is_source: Callable[[str], bool]) -> None:
                     await _seek_quietly(self, tp, again)
                     await asyncio.sleep(0.05)
                 continue
+            expected = order.expected.get(tp)
             verdict = "drop" if tp in stale else order.admit(tp, message.offset, batch)
+            if verdict == "hand_on_after_gap" and expected is not None:
+                # Faust marks a gap from the offset after the one it last read, which after a seek is the
+                # first missing one itself: recorded here, so that commits pass the whole gap
+                # (streams.worker.faust_acks holds a commit at an offset not handled).
+                self._gap[tp].addi(expected, message.offset)
             if verdict == "drop":
                 order.dropped += 1
                 continue

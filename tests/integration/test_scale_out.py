@@ -157,10 +157,14 @@ def answered_once_or_known_loss(settings: Settings, cameras: Cameras) -> None:
     """Every frame answered once and every report as uninterrupted; or else, only for the one known bug,
     an expected failure that says what was lost.
 
-    Known bug, found by these tests and open: at a rebalance with three workers, frames fetched around it
-    can go unanalysed (CI runs: frame 35 of a session at a SIGKILL; the last 7 frames of a session when
-    scaling 3 -> 1), no Result and no dead letter for them, the report short of them. faust_acks and
-    faust_order close the same hole for one worker's restarts. Any other difference still fails."""
+    Seen twice in CI before 2026-12-03 and not since: at a rebalance with three workers, frames fetched
+    around it went unanalysed (frame 35 of a session at a SIGKILL; the last 7 frames of a session when
+    scaling 3 -> 1), no Result and no dead letter for them, the report short of them. Two holes that could
+    lose them are closed (a forwarded record acknowledged before its copy was out; Faust committing past
+    an unhandled record at the committed offset, which now logs "is not handled yet"); 7 runs of 76 s
+    with random kills, stops and additions and 3 runs of these tests lost nothing, but that proves little
+    for a rare race, so the expected failure stays until CI has been quiet a while. Any other difference
+    still fails."""
     try:
         assert_answered_once_as_uninterrupted(settings, cameras.starts, cameras.frames)
     except AssertionError as exc:
@@ -255,12 +259,20 @@ def test_scale_one_to_three_to_one_under_load(fleet):
     shrunk = time.time()
     fleet.stop(2, signal.SIGTERM)
     fleet.stop(1, signal.SIGTERM)
+    # Ready again with every partition: a readiness seen between the two leavers' rebalances is not it.
     deadline = time.monotonic() + 30
-    while not (fleet.workers[0].health() or {}).get("ready") and time.monotonic() < deadline:
+    while (
+        not ((fleet.workers[0].health() or {}).get("ready") and len(fleet.assignments()[0]) == PARTITIONS)
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.2)
     ready_again_s = time.time() - shrunk
     cameras.join()
+    # Lag from the rebalances (frames kept coming) is back under the readiness threshold within 30 s.
+    while not (seen and seen[-1][1]) and time.time() - shrunk < 30:
+        time.sleep(0.2)
     done.set()
+    watcher.join()
 
     assert fleet.assignments()[0] and len(fleet.assignments()[0]) == PARTITIONS
     print(
@@ -274,7 +286,7 @@ def test_scale_one_to_three_to_one_under_load(fleet):
     print(f"the first worker said not ready {len(not_ready)} times, e.g. {not_ready[:1]}")
     assert any("rebalancing" in " ".join(reasons) or "recovering" in " ".join(reasons) for reasons in not_ready)
     assert all(live for _, _, live, _ in seen), "liveness failed during the rebalances"
-    assert seen[-1][1]
+    assert seen[-1][1], f"not ready {time.time() - shrunk:.0f} s after the stops: {seen[-1][3]}"
     answered_once_or_known_loss(fleet.settings, cameras)
 
 

@@ -34,7 +34,7 @@ def test_a_real_gap_is_confirmed_by_a_fetch_made_after_seeking_back():
     assert order.admit(TP, 14, batch=1) == "seek_back"  # 11..13: transaction markers, say
     assert order.admit(TP, 14, batch=1) == "seek_back"  # the same old batch again proves nothing
     order.batches = 3
-    assert order.admit(TP, 14, batch=3) == "hand_on"  # fetched from 11 again, and 14 came first: real
+    assert order.admit(TP, 14, batch=3) == "hand_on_after_gap"  # fetched from 11 again, and 14 came first: real
     assert order.admit(TP, 15, batch=3) == "hand_on"
 
 
