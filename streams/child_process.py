@@ -1,4 +1,4 @@
-"""Child processes (the broker, workers, the gateway, Chromium): a free port for one to listen on, and
+"""Child processes (the broker, workers, the gateway, Chromium): free ports for one to listen on, and
 stopping one: a signal, a bounded wait, then SIGKILL.
 
 ``group=True`` for a child started in its own session (``start_new_session=True``) that starts children
@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 
-__all__ = ["free_port", "stop_child"]
+__all__ = ["free_port", "free_ports", "stop_child"]
 
 
 def free_port() -> int:
@@ -23,6 +23,21 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def free_ports(count: int, attempts: int = 50) -> int:
+    """The first of ``count`` consecutive TCP ports on 127.0.0.1 that nothing listens on right now: a
+    supervised worker's process i listens on its web port + i."""
+    for _ in range(attempts):
+        first = free_port()
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(first + 1, first + count):
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            except (OSError, OverflowError):
+                continue  # one of them is taken (or past 65535): another first port
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1 after {attempts} tries")
 
 
 def stop_child(

@@ -21,8 +21,9 @@ from typing import Any
 
 from schemas.records import new_frame
 from streams.bench.output import percentiles, print_table, write_json
-from streams.bench.pipeline import WorkerMeter, webcam_jpegs
+from streams.bench.pipeline import webcam_jpegs
 from streams.bench.stack import bench_stack
+from streams.bench.usage import WorkerMeter
 from streams.kafka.clients import session_publisher
 from streams.kafka.reader import TopicReader
 from streams.settings import Settings

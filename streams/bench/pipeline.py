@@ -1,7 +1,9 @@
-"""`integrity bench pipeline`: N simulated candidates through the embedded broker and one worker.
+"""`integrity bench pipeline`: N simulated candidates through the embedded broker and one worker of one or
+more processes (``integrity worker --processes N``), each count a fresh run of the same load.
 
 Reports frames/s sustained, frame-to-result latency (capture timestamp to result timestamp), frames
-still unanswered at the end (lag), dead letters, and the worker's CPU and peak resident memory.
+still unanswered at the end (lag), dead letters, the worker's CPU and peak resident memory (in all and
+per process), and after the run the state each session left: RocksDB on disk and changelog records.
 """
 
 from __future__ import annotations
@@ -9,21 +11,22 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from schemas.records import new_frame
 from streams.bench.output import percentiles, print_table, write_json
 from streams.bench.stack import bench_stack
+from streams.bench.state import changelog_figures, rocksdb_bytes, state_line, state_per_session
+from streams.bench.usage import WorkerTreeMeter
 from streams.kafka.clients import session_publisher
 from streams.kafka.reader import TopicReader, collect
 from streams.samples.scenes import SCENES, noisy_jpegs, scene_image
 from streams.settings import Settings
 
-__all__ = ["PipelineRun", "WorkerMeter", "main", "run_pipeline", "webcam_jpegs"]
+__all__ = ["HEADER", "PipelineRun", "main", "row", "run_pipeline", "webcam_jpegs"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class PipelineRun:
     sessions: int
     fps: float
     seconds: float
+    # Worker processes (`integrity worker --processes N`).
+    processes: int = 1
     # After producing stops, wait this long at most for the last results.
     drain_s: float = 60.0
 
@@ -38,21 +43,6 @@ class PipelineRun:
 def webcam_jpegs(count: int = 24) -> list[bytes]:
     """Webcam-like JPEGs of the real photos (one face, no face, two faces), each slightly different."""
     return noisy_jpegs([scene_image(name) for name in SCENES], count, seed=3)
-
-
-class WorkerMeter:
-    """CPU seconds and peak RSS of the worker process, sampled while the run lasts."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.cpu_start = sum(self.process.cpu_times()[:2])
-        self.peak_rss = self.process.memory_info().rss
-
-    def sample(self) -> None:
-        self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
-
-    def cpu_seconds(self) -> float:
-        return sum(self.process.cpu_times()[:2]) - self.cpu_start
 
 
 async def _produce(settings: Settings, run: PipelineRun, frames: list[bytes], sent: list[int]) -> None:
@@ -81,7 +71,7 @@ async def _produce(settings: Settings, run: PipelineRun, frames: list[bytes], se
         await asyncio.gather(*(candidate(i) for i in range(run.sessions)))
 
 
-async def _measure(settings: Settings, run: PipelineRun, meter: WorkerMeter) -> dict[str, Any]:
+async def _measure(settings: Settings, run: PipelineRun, meter: WorkerTreeMeter) -> dict[str, Any]:
     sent = [0]
     latencies: list[float] = []
     first_result = last_result = None
@@ -112,25 +102,53 @@ async def _measure(settings: Settings, run: PipelineRun, meter: WorkerMeter) -> 
         "lag_at_end": sent[0] - len(latencies),
         "frames_per_s": round(len(latencies) / window, 1) if window else 0.0,
         "latency_ms": percentiles(latencies),
-        "worker_cpu_cores": round(meter.cpu_seconds() / wall, 2),
-        "worker_peak_rss_mb": round(meter.peak_rss / 2**20, 1),
+        **meter.figures(wall),
         "wall_s": round(wall, 1),
     }
 
 
 def run_pipeline(run: PipelineRun) -> dict[str, Any]:
     """One run on a fresh embedded broker and a fresh worker; returns the figures."""
-    with bench_stack("integrity-bench-") as stack:
+    with bench_stack("integrity-bench-", run.processes) as stack:
         assert stack.worker.process is not None
-        figures = asyncio.run(_measure(stack.settings, run, WorkerMeter(stack.worker.process.pid)))
+        meter = WorkerTreeMeter(stack.worker.process.pid, run.processes)
+        figures = asyncio.run(_measure(stack.settings, run, meter))
         letters = asyncio.run(collect(stack.settings, stack.settings.topics.dead_letter, "DeadLetter", timeout_s=1))
         figures["dead_letters"] = len(letters)
+        # The state at rest: the worker stopped cleanly (its tables closed), the broker still up.
+        stack.worker.stop()
+        changelogs = asyncio.run(changelog_figures(stack.settings))
+        figures["state"] = {
+            **state_per_session(run.sessions, rocksdb_bytes(stack.worker.data_dir), changelogs),
+            # Every copy on the box counts: with 2 or more processes, each keeps standbys of the others'.
+            "standby_replicas": stack.settings.group.standby_replicas,
+        }
     return {"run": asdict(run), **figures}
 
 
-def _row(figures: dict[str, Any]) -> list[Any]:
+HEADER = [
+    "processes",
+    "sessions",
+    "fps/session",
+    "sent",
+    "frames/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "lag",
+    "dlq",
+    "cpu",
+    "cpu/process",
+    "rss MB",
+    "rss MB/process",
+]
+
+
+def row(figures: dict[str, Any]) -> list[Any]:
+    """A run's line of the table: CPU and RSS in all (supervisor included) and of its busiest process."""
     run, latency = figures["run"], figures["latency_ms"]
     return [
+        run["processes"],
         run["sessions"],
         run["fps"] or "max",
         figures["frames_sent"],
@@ -141,49 +159,91 @@ def _row(figures: dict[str, Any]) -> list[Any]:
         figures["lag_at_end"],
         figures["dead_letters"],
         figures["worker_cpu_cores"],
+        figures["cpu_cores_per_process_max"],
         figures["worker_peak_rss_mb"],
+        figures["peak_rss_mb_per_process_max"],
     ]
-
-
-HEADER = ["sessions", "fps/session", "sent", "frames/s", "p50 ms", "p95 ms", "p99 ms", "lag", "dlq", "cpu", "rss MB"]
 
 
 def _holds(figures: dict[str, Any], bound_ms: float) -> bool:
     return figures["latency_ms"]["p95"] <= bound_ms and figures["lag_at_end"] == 0
 
 
-def _find_max(sessions: int, fps: float, seconds: float, bound_ms: float) -> tuple[list[dict[str, Any]], int | None]:
+def _attempt(run: PipelineRun, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    print(
+        f"{run.processes} process(es), {run.sessions} sessions at {run.fps:g} fps for {run.seconds:g} s...",
+        file=sys.stderr,
+        flush=True,
+    )
+    figures = run_pipeline(run)
+    runs.append(figures)
+    return figures
+
+
+def _find_max(
+    sessions: int, fps: float, seconds: float, bound_ms: float, processes: int, runs: list[dict[str, Any]]
+) -> int | None:
     """Double the session count until the bound breaks, then bisect between the last good and the first bad."""
-    runs: list[dict[str, Any]] = []
 
     def attempt(n: int) -> bool:
-        print(f"trying {n} sessions at {fps:g} fps for {seconds:g} s...", file=sys.stderr, flush=True)
-        figures = run_pipeline(PipelineRun(n, fps, seconds))
-        runs.append(figures)
-        return _holds(figures, bound_ms)
+        return _holds(_attempt(PipelineRun(n, fps, seconds, processes), runs), bound_ms)
 
     good, bad = None, max(sessions, 1)
     while attempt(bad):
         good, bad = bad, bad * 2
     if good is None:
-        return runs, None
+        return None
     while bad - good > max(1, good // 8):
         middle = (good + bad) // 2
         if attempt(middle):
             good = middle
         else:
             bad = middle
-    return runs, good
+    return good
 
 
-def main(sessions: int, fps: float, seconds: float, find_max: bool, bound_ms: float, out: Path) -> int:
+TITLE = (
+    "pipeline (embedded broker, one worker of `processes` processes; cpu: cores busy in all and in its busiest "
+    "process; rss: peak in all and of its largest process)"
+)
+
+
+def _print_state(runs: Sequence[dict[str, Any]]) -> None:
+    standbys = runs[0]["state"]["standby_replicas"] if runs else 0
+    print(
+        "\nstate per session after the run, measured on the embedded broker (which does not compact: its "
+        "changelogs keep every write); RocksDB counts every copy on disk, with 2 or more processes the "
+        f"standby copies too (INTEGRITY_STANDBY_REPLICAS={standbys})"
+    )
+    for figures in runs:
+        print(state_line(figures["run"]["processes"], figures["run"]["sessions"], figures["state"]))
+
+
+def main(
+    sessions: int,
+    fps: float,
+    seconds: float,
+    find_max: bool,
+    bound_ms: float,
+    out: Path,
+    processes: Sequence[int] = (1,),
+) -> int:
+    runs: list[dict[str, Any]] = []
     if find_max:
-        runs, best = _find_max(sessions, fps, seconds, bound_ms)
-        print_table("pipeline (embedded broker, one worker)", HEADER, [_row(f) for f in runs])
-        print(f"\nlargest session count with p95 frame-to-result <= {bound_ms:g} ms and no lag: {best}")
-        write_json(out, {"pipeline": runs, "find_max": {"bound_ms": bound_ms, "largest_sessions": best}})
+        found = [
+            {"processes": count, "largest_sessions": _find_max(sessions, fps, seconds, bound_ms, count, runs)}
+            for count in processes
+        ]
+        print_table(TITLE, HEADER, [row(f) for f in runs])
+        _print_state(runs)
+        print(f"\nlargest session count with p95 frame-to-result <= {bound_ms:g} ms and no lag:")
+        for each in found:
+            print(f"  {each['processes']} process(es): {each['largest_sessions']}")
+        write_json(out, {"pipeline": runs, "find_max": {"bound_ms": bound_ms, "largest": found}})
         return 0
-    figures = run_pipeline(PipelineRun(sessions, fps, seconds))
-    print_table("pipeline (embedded broker, one worker)", HEADER, [_row(figures)])
-    write_json(out, {"pipeline": [figures]})
+    for count in processes:
+        _attempt(PipelineRun(sessions, fps, seconds, count), runs)
+    print_table(TITLE, HEADER, [row(f) for f in runs])
+    _print_state(runs)
+    write_json(out, {"pipeline": runs})
     return 0

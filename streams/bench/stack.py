@@ -15,10 +15,11 @@ __all__ = ["bench_stack"]
 
 
 @contextlib.contextmanager
-def bench_stack(prefix: str) -> Iterator[LocalStack]:
-    """A started embedded broker and worker (logging warnings only); on failure, says where their logs are."""
+def bench_stack(prefix: str, processes: int = 1) -> Iterator[LocalStack]:
+    """A started embedded broker and worker of ``processes`` processes (logging warnings only); on failure,
+    says where their logs are."""
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
-    stack = LocalStack(workdir, worker_env={"INTEGRITY_LOG_LEVEL": "warning"})
+    stack = LocalStack(workdir, worker_env={"INTEGRITY_LOG_LEVEL": "warning"}, processes=processes)
     try:
         stack.start()
         assert stack.worker.process is not None

@@ -17,11 +17,24 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     p = sub.add_parser("bench", help="benchmarks: printed figures and a JSON file")
     bench = p.add_subparsers(dest="bench", required=True)
-    b = bench.add_parser("pipeline", help="N simulated candidates through the embedded broker and one worker")
+    b = bench.add_parser(
+        "pipeline", help="N simulated candidates through the embedded broker and one worker of 1 or more processes"
+    )
     b.add_argument("--sessions", type=int, default=10, help="concurrent sessions (default %(default)s)")
+    b.add_argument(
+        "--processes",
+        type=_positive,
+        nargs="+",
+        default=[1],
+        help="worker processes (integrity worker --processes), one fresh run of the same load each (default 1)",
+    )
     b.add_argument("--fps", type=float, default=1.0, help="frames per second per session, 0 = as fast as possible")
     b.add_argument("--seconds", type=float, default=30.0, help="how long the load runs (default %(default)s)")
-    b.add_argument("--find-max", action="store_true", help="raise --sessions until p95 latency passes --bound-ms")
+    b.add_argument(
+        "--find-max",
+        action="store_true",
+        help="raise --sessions until p95 latency passes --bound-ms, for each of --processes",
+    )
     b.add_argument(
         "--bound-ms", type=float, default=1000.0, help="the p95 bound of --find-max, ms (default %(default)s)"
     )
@@ -59,6 +72,13 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_bench)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: 1 or more")
+    return value
+
+
 def _out(parser: argparse.ArgumentParser) -> None:
     name = parser.prog.split()[-1]
     parser.add_argument("--out", help=f"JSON file (default .integrity/bench/{name}.json)")
@@ -66,10 +86,16 @@ def _out(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     out = Path(args.out or f".integrity/bench/{args.bench}.json")
+    if args.bench != "accuracy":  # the deprecated alias prints what integrity evaluate prints
+        from streams.bench.output import print_cpu
+
+        print_cpu()
     if args.bench == "pipeline":
         from streams.bench.pipeline import main as bench_pipeline
 
-        return bench_pipeline(args.sessions, args.fps, args.seconds, args.find_max, args.bound_ms, out)
+        return bench_pipeline(
+            args.sessions, args.fps, args.seconds, args.find_max, args.bound_ms, out, processes=args.processes
+        )
     if args.bench == "vision":
         from streams.bench.vision import main as bench_vision
 

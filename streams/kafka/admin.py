@@ -17,7 +17,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from streams.kafka.clients import admin_options
 from streams.settings import Settings
 
-__all__ = ["ensure_topics", "new_topics", "partition_mismatches"]
+__all__ = ["changelog_topics", "ensure_topics", "new_topics", "partition_mismatches"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,22 @@ async def ensure_topics(settings: Settings) -> list[str]:
         await admin.close()
 
 
+def _changelogs(settings: Settings, existing: set[str]) -> set[str]:
+    # Faust names a table's changelog "<app id>-<table>-changelog".
+    ours = f"{settings.app_id}-"
+    return {name for name in existing if name.startswith(ours) and name.endswith("-changelog")}
+
+
+async def changelog_topics(settings: Settings) -> list[str]:
+    """The changelog topics of this app's tables that exist on the broker."""
+    admin = AIOKafkaAdminClient(**admin_options(settings))
+    await admin.start()
+    try:
+        return sorted(_changelogs(settings, set(await admin.list_topics())))
+    finally:
+        await admin.close()
+
+
 async def partition_mismatches(settings: Settings) -> list[str]:
     """The session-keyed topics and table changelogs whose partition count is not ``INTEGRITY_PARTITIONS``.
 
@@ -63,9 +79,7 @@ async def partition_mismatches(settings: Settings) -> list[str]:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        ours = f"{settings.app_id}-"
-        changelogs = {name for name in existing if name.startswith(ours) and name.endswith("-changelog")}
-        checked = sorted((set(settings.topics.inputs()) & existing) | changelogs)
+        checked = sorted((set(settings.topics.inputs()) & existing) | _changelogs(settings, existing))
         if not checked:
             return []
         counts = {topic["topic"]: len(topic["partitions"]) for topic in await admin.describe_topics(checked)}

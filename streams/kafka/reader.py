@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -19,7 +20,7 @@ from schemas import RecordDecodeError, codec_for
 from streams.kafka.clients import consumer_options
 from streams.settings import Settings
 
-__all__ = ["TopicReader", "collect", "follow", "read_all"]
+__all__ = ["TopicReader", "TopicVolume", "collect", "follow", "read_all", "volumes"]
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +109,39 @@ async def read_all(
             found.extend(batch)
             if not batch and (found or time.monotonic() - started >= start_s):
                 return found
+
+
+@dataclass(frozen=True)
+class TopicVolume:
+    """What a topic holds: its records and their key and value bytes (as stored, undecoded)."""
+
+    records: int = 0
+    bytes: int = 0
+
+
+async def volumes(
+    settings: Settings, topics: Sequence[str], idle_s: float = 1.0, start_s: float = 5.0
+) -> dict[str, TopicVolume]:
+    """The records and bytes each of ``topics`` holds now, read raw from the start as ``read_all`` reads
+    (until nothing more has come for ``idle_s``)."""
+    if not topics:
+        return {}
+    counts = {topic: [0, 0] for topic in topics}
+    consumer = AIOKafkaConsumer(
+        *topics, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest", **consumer_options(settings)
+    )
+    await consumer.start()
+    try:
+        started, found = time.monotonic(), False
+        while True:
+            batches = await consumer.getmany(timeout_ms=int(idle_s * 1000))
+            for partition, messages in batches.items():
+                tally = counts[partition.topic]
+                tally[0] += len(messages)
+                tally[1] += sum(len(m.key or b"") + len(m.value or b"") for m in messages)
+            found = found or bool(batches)
+            if not batches and (found or time.monotonic() - started >= start_s):
+                break
+    finally:
+        await consumer.stop()
+    return {topic: TopicVolume(records, size) for topic, (records, size) in counts.items()}

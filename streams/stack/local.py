@@ -3,7 +3,8 @@
 The demo, the pipeline and risk benchmarks and the integration tests all run this. The worker gets
 this process's environment (the user's configuration) with the broker, its web port, its RocksDB
 folder and ``worker_env`` set; ``settings`` is what clients of the stack use, read from the same
-environment.
+environment. ``processes`` > 1 runs ``integrity worker --processes N`` (a supervisor and its N
+workers); the stack is ready when every one of them is.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from streams.child_process import free_port
+from streams.child_process import free_port, free_ports
 from streams.kafka.admin import ensure_topics
 from streams.kafka.embedded_broker import EmbeddedBroker
 from streams.settings import Settings, load_settings
@@ -35,6 +36,7 @@ class LocalStack:
         web_port: int | None = None,
         data_dir: Path | None = None,
         worker_env: Mapping[str, str] | None = None,
+        processes: int = 1,
     ) -> None:
         self.workdir = workdir
         port = port or free_port()
@@ -50,9 +52,10 @@ class LocalStack:
         self.broker = EmbeddedBroker("127.0.0.1", port, log_path=workdir / "broker.log", max_memory_mb=limit_mb)
         self.worker = WorkerProcess(
             env,
-            web_port=web_port or free_port(),
+            web_port=web_port or free_ports(processes),
             data_dir=data_dir or workdir / "worker",
             log_path=workdir / "worker.log",
+            processes=processes,
         )
 
     def start(self, say: Callable[[str], None] = _quiet, ready_timeout_s: float = 180.0) -> float:

@@ -55,10 +55,11 @@ class ServiceProcess:
         )
         return self
 
-    def health(self) -> dict[str, Any] | None:
-        """The health endpoint's JSON (also when it answers 503: not ready), None when it does not answer."""
+    def health(self, url: str | None = None) -> dict[str, Any] | None:
+        """The health endpoint's JSON at ``url`` (its own by default), also when it answers 503 (not ready);
+        None when it does not answer."""
         try:
-            with urllib.request.urlopen(f"{self.url}{self.health_path}", timeout=2) as response:
+            with urllib.request.urlopen(f"{url or self.url}{self.health_path}", timeout=2) as response:
                 body: dict[str, Any] = json.load(response)
                 return body
         except urllib.error.HTTPError as exc:
@@ -72,11 +73,14 @@ class ServiceProcess:
         while time.monotonic() - started < timeout_s:
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"integrity {self.command} exited early: {self.log()[-2000:]}")
-            status = self.health()
-            if status and status.get("ready"):
+            if self.ready():
                 return time.monotonic() - started
             time.sleep(0.2)
         raise TimeoutError(f"integrity {self.command} not ready after {timeout_s:.0f} s; see {self.log_path}")
+
+    def ready(self) -> bool:
+        status = self.health()
+        return bool(status and status.get("ready"))
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int | None:
         """Stop it (SIGTERM lets it finish cleanly; SIGKILL simulates a crash); returns its exit status."""
@@ -106,7 +110,8 @@ class ServiceProcess:
 
 
 class WorkerProcess(ServiceProcess):
-    """A Faust worker with its own web port and RocksDB folder."""
+    """A Faust worker with its own web port and RocksDB folder; with ``processes`` > 1, the supervisor of
+    that many (``integrity worker --processes N``: process i on web port + i, folder ``process-i``)."""
 
     command = "worker"
     health_path = "/health/"
@@ -118,18 +123,33 @@ class WorkerProcess(ServiceProcess):
         data_dir: Path,
         log_path: Path,
         *,
+        processes: int = 1,
         python: str | None = None,
         cwd: Path | None = None,
     ) -> None:
+        if processes < 1:
+            # "0: one per CPU" would leave the ports to wait on unknown.
+            raise ValueError(f"processes={processes}: a worker here runs a known count, 1 or more")
         env = {
             **env,
             "INTEGRITY_WEB_PORT": str(web_port),
             "INTEGRITY_DATA_DIR": str(data_dir),
-            "INTEGRITY_PROCESSES": "1",
+            # One unless asked: the user's INTEGRITY_PROCESSES (0: one per CPU) is for their own worker.
+            "INTEGRITY_PROCESSES": str(processes),
         }
         super().__init__(env, web_port, log_path, python=python, cwd=cwd)
         self.web_port = web_port
         self.data_dir = data_dir
+        self.processes = processes
+        self.web_ports = [web_port + i for i in range(processes)]
+
+    def ready(self) -> bool:
+        """Every process ready: the supervisor has none of its own to ask, each child answers on its port."""
+        for port in self.web_ports:
+            status = self.health(f"http://127.0.0.1:{port}")
+            if not (status and status.get("ready")):
+                return False
+        return True
 
     def start(self) -> WorkerProcess:
         super().start()
