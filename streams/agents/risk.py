@@ -6,22 +6,26 @@ timer only *asks* for an expiry, by sending an ``expire`` control record for the
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from typing import Any
 
+from faust.streams import _current_event, current_event
 from faust.types import EventT, StreamT
 
 from schemas.records import EndReason, Observation, SessionControl, new_session_control, now_ms
-from streams.agents.stage import Redelivered, Refused, Stage, delivered, process
+from streams.agents.stage import Redelivered, Refused, Stage, delivered, process, sent
 from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
-from streams.redelivery import already_answered, answered_with
+from streams.redelivery import AnswersOnTheirWay, already_answered, answered_with, unconfirmed_answer
 from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, ended_session, final_report, is_ended
 from streams.risk.lifecycle import ExpiryRequests, ended_refusal, expiry_mark, retention_over
 from streams.topics import behaviour, control_topic, events_topic, reports_topic, results_topic, sessions
 from streams.validation import control_refusal, observation_refusal
 from streams.vision.behaviour import BehaviourAnalyser
 from streams.vision.screen import screen_from_metadata
+from streams.worker.in_hand import when_put_down
 from streams.worker.metrics import count_final_report, count_result
 from streams.worker.progress import caught_up_to
 from streams.worker.turns import session_turn
@@ -29,6 +33,12 @@ from streams.worker.turns import session_turn
 log = logging.getLogger(__name__)
 
 engine = RiskEngine(PolicyBook(settings.risk.policy_dir, settings.risk.default_policy))
+
+# Results sent and not yet acknowledged (streams.redelivery): the agent does not wait for each.
+_answers = AnswersOnTheirWay()
+# The last observation written per session whose state keeps Results, for the write that drops them
+# once they are out (``_settle_answers``): a table is written in the context of its partition's record.
+_last_written: dict[str, EventT] = {}
 
 RISK = Stage("risk", record="Observation", errors="risk", refusals={LateObservation: "late observation"})
 CONTROL = Stage("control", record="SessionControl", errors="control", ingress=True)
@@ -58,11 +68,13 @@ async def _finish(state: SessionState, reason: EndReason) -> None:
     """Final Result and report out; the session's state becomes its ended record (kept for
     INTEGRITY_RISK_ENDED_RETENTION_S, so a late record cannot start it again and get a second report)."""
     key = state.session_id.encode()
+    await _answers.all_out(state.session_id)  # the ended record keeps no unconfirmed Results
     await delivered(results_topic, key, engine.final_result(state))
     report = final_report(engine, state, reason)
     await delivered(reports_topic, key, report)
     count_final_report(report)
     sessions[state.session_id] = ended_session(state, report, now_ms())
+    _last_written.pop(state.session_id, None)
     behaviour.pop(state.session_id, None)
     log.info("session %s %s: %s at risk %.1f", state.session_id, reason, report["verdict"], report["final_risk_score"])
 
@@ -72,27 +84,58 @@ def _refuse_if_ended(stored: dict[str, Any] | None, what: str) -> None:
         raise Refused(reason)
 
 
-async def assess(event: EventT, observation: Observation) -> None:
+async def assess(event: EventT, observation: Observation) -> asyncio.Future[Any] | None:
     if reason := observation_refusal(observation):
         raise Refused(reason)
     async with session_turn(observation["session_id"]):
-        await _assess_in_turn(observation)
+        return await _assess_in_turn(observation)
 
 
-async def _assess_in_turn(observation: Observation) -> None:
+async def _assess_in_turn(observation: Observation) -> asyncio.Future[Any] | None:
+    """Score the observation and send its Result; returns the Result's acknowledgement, still to come
+    (the record is acknowledged then), or None once the session is finished."""
     session_id, sequence = observation["session_id"], observation["frame_sequence"]
+    key = session_id.encode()
     stored = _stored(session_id)
     if stored and already_answered(stored.get("answered", []), sequence):
+        answer = unconfirmed_answer(stored.get("unconfirmed", []), sequence)
+        if answer is not None and _answers.to_send_again(session_id, sequence):
+            # Its Result may never have reached the broker (a worker died with it on its way): again.
+            await delivered(results_topic, key, answer)
         raise Redelivered(f"observation of frame #{sequence} of session {session_id!r}")
     _refuse_if_ended(stored, f"frame #{sequence}")
     state, result = engine.apply(_live(stored), observation)
     state.answered = answered_with(state.answered, sequence)
-    # The Result is out before the state says so (streams.redelivery).
-    await delivered(results_topic, session_id.encode(), result)
+    # Not waited for: the state keeps the Result until it is seen out (streams.redelivery).
+    out = await sent(results_topic, key, result)
     count_result(result)
+    state.unconfirmed = _answers.unconfirmed(session_id, state.unconfirmed, dict(result), out)
     sessions[session_id] = state.to_dict()
+    if (event := current_event()) is not None:
+        _last_written[session_id] = event
     if engine.ready_to_finish(state):
         await _finish(state, "ended")
+        return None
+    return out
+
+
+def _settle_answers() -> None:
+    """Every Result out (a stop or a rebalance waited for them): each session's state written without
+    the ones it still keeps, so that their records, coming again, are skipped rather than answered twice."""
+    for session_id, event in list(_last_written.items()):
+        stored = _stored(session_id)
+        kept = (stored or {}).get("unconfirmed", [])
+        still = _answers.still_unconfirmed(session_id, kept)
+        if stored and len(still) < len(kept):
+            token = _current_event.set(weakref.ref(event))
+            try:
+                sessions[session_id] = {**stored, "unconfirmed": still}
+            finally:
+                _current_event.reset(token)
+        _last_written.pop(session_id, None)
+
+
+when_put_down(_settle_answers)
 
 
 async def control(event: EventT, record: SessionControl) -> None:

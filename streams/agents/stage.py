@@ -17,8 +17,11 @@ new record (``unless_stopping``).
 
 A record already answered (``streams.redelivery``) raises ``Redelivered``: skipped and counted, no
 second answer and no dead letter. ``delivered`` sends a stage's output and waits for the broker's
-acknowledgement, so that a stage records a frame as answered only once its answer is out; a forwarded
-record is acknowledged only once its copy is out, too.
+acknowledgement, so that a stage records a frame as answered only once its answer is out. A stage may
+instead return its answer's acknowledgement still to come (``sent``): the record is then acknowledged
+when it comes, and stays in hand until then, while the stage goes on with the next record; such a stage
+keeps the answers it is not sure of in its state, to send again (``streams.redelivery``). A forwarded
+record is acknowledged only once its copy is out.
 """
 
 from __future__ import annotations
@@ -36,11 +39,20 @@ from streams.kafka.partitioning import partition_of
 from streams.topics import dead_letter_topic
 from streams.worker import progress
 from streams.worker.dead_letters import DeadLetterLog, dead_letter
-from streams.worker.in_hand import holding
+from streams.worker.in_hand import hold, holding
 from streams.worker.metrics import count_dead_letter
 from streams.worker.serializers import Undecodable
 
-__all__ = ["Redelivered", "Refused", "Stage", "delivered", "process", "send_dead_letter", "unless_stopping"]
+__all__ = [
+    "Redelivered",
+    "Refused",
+    "Stage",
+    "delivered",
+    "process",
+    "send_dead_letter",
+    "sent",
+    "unless_stopping",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +86,8 @@ class Stage:
     ingress: bool = False
 
 
-Handler = Callable[[EventT, Any], Awaitable[None]]
+# A handler returns None once the record is done with, or the acknowledgement of its answer still to come.
+Handler = Callable[[EventT, Any], Awaitable["asyncio.Future[Any] | None"]]
 
 _dead_letter_log = DeadLetterLog()
 
@@ -94,23 +107,45 @@ async def process(stream: StreamT, stage: Stage, handle: Handler) -> None:
     async for event in stream.events():
         await unless_stopping()
         with holding(stage.name):
+            answer = None
             if not (stage.ingress and await _forwarded_to_its_partition(event)):
-                await _process_one(event, stage, handle)
+                answer = await _process_one(event, stage, handle)
                 message = event.message
                 progress.finished(message.topic, message.partition, message.offset, message.timestamp)
-            event.ack()
+            if answer is None:
+                event.ack()
+            else:
+                _acknowledge_once_out(event, answer, stage.name)
 
 
-async def _process_one(event: EventT, stage: Stage, handle: Handler) -> None:
+def _acknowledge_once_out(event: EventT, answer: asyncio.Future[Any], stage: str) -> None:
+    """Acknowledge ``event`` when its answer is out; in hand until then (a stopping worker waits for it)."""
+    release = hold(stage)
+
+    def done(future: asyncio.Future[Any]) -> None:
+        release()
+        if future.cancelled() or future.exception() is not None:
+            # Not acknowledged: the commit holds here (streams.worker.faust_acks), and the record comes
+            # again at the next rebalance or restart, its answer sent again from the state.
+            message = event.message
+            reason = "cancelled" if future.cancelled() else repr(future.exception())
+            log.error("%s: the answer to %s[%d]@%d was not sent: %s", stage, *message.tp, message.offset, reason)
+            return
+        event.ack()
+
+    answer.add_done_callback(done)
+
+
+async def _process_one(event: EventT, stage: Stage, handle: Handler) -> asyncio.Future[Any] | None:
     value = event.value
     if value is None:
         await send_dead_letter(event, stage.name, f"no {stage.record} record: the value is null (a tombstone)")
-        return
+        return None
     if isinstance(value, Undecodable):
         await send_dead_letter(event, stage.name, f"bad {stage.record} record: {value.reason}")
-        return
+        return None
     try:
-        await handle(event, value)
+        return await handle(event, value)
     except Redelivered as exc:
         progress.redelivered[stage.name] += 1
         count = progress.redelivered[stage.name]
@@ -126,6 +161,13 @@ async def _process_one(event: EventT, stage: Stage, handle: Handler) -> None:
         message = event.message
         log.exception("%s failed on %s[%d]@%d", stage.name, message.topic, message.partition, message.offset)
         await send_dead_letter(event, stage.name, f"{stage.errors} error: {type(exc).__name__}: {exc}")
+    return None
+
+
+async def sent(topic: TopicT, key: bytes, value: Any) -> asyncio.Future[Any]:
+    """Send; returns the broker's acknowledgement, to wait for later."""
+    pending = await topic.send(key=key, value=value)
+    return asyncio.ensure_future(pending)  # Faust's FutureMessage is one already
 
 
 async def delivered(topic: TopicT, key: bytes, value: Any) -> None:

@@ -61,6 +61,8 @@ class SessionState:
     expected_last_sequence: int | None = None
     # The frame sequences most recently answered with a Result (streams.redelivery).
     answered: list[int] = field(default_factory=list)
+    # Results sent without their acknowledgement seen yet, to send again if their record comes again.
+    unconfirmed: list[dict[str, Any]] = field(default_factory=list)
     # For the session views (streams.risk.history): risk and attention over the whole session, its
     # behaviour intervals (id -> interval) and its last Results.
     timeline: dict[str, Any] = field(default_factory=new_timeline)

@@ -430,3 +430,32 @@ def test_reviews_are_kept_per_session_once_each_and_bad_ones_dead_lettered(agent
     kept = table.get("s30")
     assert [(r["review_id"], r["decision"]) for r in kept] == [("r2", "dismissed"), ("r1", "dismissed")]
     assert _reasons(sent["dead_letter"]) == ["reviewer is empty"]
+
+
+def test_an_observation_whose_result_was_not_sent_is_answered_again_alike(agents, sent):
+    # The Result of frame 1 fails to reach the broker: the record is not acknowledged, so it comes
+    # again; its sequence is answered, and the Result kept in the state is sent again, identical.
+    redelivered = progress.redelivered
+    before = dict(redelivered)
+
+    def send(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["value"]["frame_sequence"] == 1 and sent["results"].call_count == 2:
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(OSError("the broker went away"))
+            return failed
+        return _Acknowledged()
+
+    sent["results"].side_effect = send
+
+    async def run() -> None:
+        async with agents["risk"].assess_observations.test_context() as agent:
+            for sequence in (0, 1, 2, 1):
+                record = observation_record("s-unsent", sequence, START_MS + 200 * sequence)
+                await agent.put(record, key=b"s-unsent", partition=home(b"s-unsent"))
+            await _until(lambda: redelivered["risk"] - before.get("risk", 0) == 1)
+
+    asyncio.run(run())
+    results = [call.kwargs["value"] for call in sent["results"].await_args_list]
+    assert [result["frame_sequence"] for result in results] == [0, 1, 2, 1]
+    assert results[3] == results[1]
+    assert agents["risk"].sessions["s-unsent"]["frames"] == 3
