@@ -145,8 +145,9 @@ class WorkerProcess(ServiceProcess):
 
     def ready(self) -> bool:
         """Every process ready: the supervisor has none of its own to ask, each child answers on its port."""
+        host = self.url.rsplit(":", 1)[0]  # the caller may have set where its views are seen from
         for port in self.web_ports:
-            status = self.health(f"http://127.0.0.1:{port}")
+            status = self.health(f"{host}:{port}")
             if not (status and status.get("ready")):
                 return False
         return True

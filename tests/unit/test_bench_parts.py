@@ -167,6 +167,21 @@ def test_a_worker_of_n_processes_asks_the_supervisor_for_n_and_waits_on_each_por
         WorkerProcess({}, 7000, tmp_path / "data", tmp_path / "log", processes=0)
 
 
+def test_readiness_is_asked_where_the_caller_sees_the_views(tmp_path: Path, monkeypatch):
+    # A worker in a network namespace is seen at its namespace's address, not at 127.0.0.1.
+    worker = WorkerProcess({}, 7000, tmp_path / "data", tmp_path / "log", processes=2)
+    worker.url = "http://10.201.0.2:7000"
+    asked: list[str | None] = []
+
+    def health(url: str | None = None) -> dict[str, bool]:
+        asked.append(url)
+        return {"ready": True}
+
+    monkeypatch.setattr(worker, "health", health)
+    assert worker.ready()
+    assert asked == ["http://10.201.0.2:7000", "http://10.201.0.2:7001"]
+
+
 def test_bench_pipeline_takes_several_process_counts():
     parse = build_parser().parse_args
     assert parse(["bench", "pipeline", "--processes", "1", "2"]).processes == [1, 2]
