@@ -73,7 +73,7 @@ class AnswersOnTheirWay:
         return [*still, answer]
 
     def _done(self, session_id: str, sequence: int, future: asyncio.Future[Any]) -> None:
-        if future.cancelled() or future.exception() is not None:
+        if not _acknowledged(future):
             return
         on_the_way = self._out.get(session_id, {})
         if on_the_way.get(sequence) is future:
@@ -93,7 +93,20 @@ class AnswersOnTheirWay:
         out = self._out.get(session_id, {}).get(sequence)
         if out is None:
             return sequence not in self._seen.get(session_id, ())
-        return out.done() and (out.cancelled() or out.exception() is not None)
+        return out.done() and not _acknowledged(out)
+
+    def failed(self, session_id: str) -> set[int]:
+        """The sequences whose answer this process failed to send (and has not sent again)."""
+        on_the_way = self._out.get(session_id, {})
+        return {sequence for sequence, out in on_the_way.items() if out.done() and not _acknowledged(out)}
+
+    def sent_again(self, session_id: str, sequence: int) -> None:
+        """A kept answer was sent again and acknowledged: out, like one seen acknowledged."""
+        on_the_way = self._out.get(session_id, {})
+        on_the_way.pop(sequence, None)
+        if not on_the_way:
+            self._out.pop(session_id, None)
+        self._seen.setdefault(session_id, set()).add(sequence)
 
     async def all_out(self, session_id: str) -> None:
         """Wait until every answer of the session sent from here is acknowledged (raises if one failed)."""
@@ -101,3 +114,7 @@ class AnswersOnTheirWay:
         if on_the_way:
             await asyncio.gather(*on_the_way)
         self._seen.pop(session_id, None)
+
+
+def _acknowledged(out: asyncio.Future[Any]) -> bool:
+    return not out.cancelled() and out.exception() is None

@@ -68,7 +68,12 @@ async def _finish(state: SessionState, reason: EndReason) -> None:
     """Final Result and report out; the session's state becomes its ended record (kept for
     INTEGRITY_RISK_ENDED_RETENTION_S, so a late record cannot start it again and get a second report)."""
     key = state.session_id.encode()
-    await _answers.all_out(state.session_id)  # the ended record keeps no unconfirmed Results
+    # The ended record keeps no unconfirmed Results: those that failed are sent again, the rest awaited.
+    failed = _answers.failed(state.session_id)
+    for answer in state.unconfirmed:
+        if answer["frame_sequence"] in failed:
+            await _send_again(state.session_id, answer)
+    await _answers.all_out(state.session_id)
     await delivered(results_topic, key, engine.final_result(state))
     report = final_report(engine, state, reason)
     await delivered(reports_topic, key, report)
@@ -101,7 +106,7 @@ async def _assess_in_turn(observation: Observation) -> asyncio.Future[Any] | Non
         answer = unconfirmed_answer(stored.get("unconfirmed", []), sequence)
         if answer is not None and _answers.to_send_again(session_id, sequence):
             # Its Result may never have reached the broker (a worker died with it on its way): again.
-            await delivered(results_topic, key, answer)
+            await _send_again(session_id, answer)
         raise Redelivered(f"observation of frame #{sequence} of session {session_id!r}")
     _refuse_if_ended(stored, f"frame #{sequence}")
     state, result = engine.apply(_live(stored), observation)
@@ -117,6 +122,11 @@ async def _assess_in_turn(observation: Observation) -> asyncio.Future[Any] | Non
         await _finish(state, "ended")
         return None
     return out
+
+
+async def _send_again(session_id: str, answer: dict[str, Any]) -> None:
+    await delivered(results_topic, session_id.encode(), answer)
+    _answers.sent_again(session_id, answer["frame_sequence"])
 
 
 def _settle_answers() -> None:

@@ -49,6 +49,10 @@ def test_a_failed_answer_stays_kept_and_all_out_says_so():
         assert answers.unconfirmed("s", kept, answer(1), done) == [answer(0), answer(1)]
         with pytest.raises(OSError):
             await answers.all_out("s")
+        assert answers.failed("s") == {0}
+        answers.sent_again("s", 0)  # its record came again: the kept answer went out
+        assert answers.failed("s") == set() and not answers.to_send_again("s", 0)
+        await answers.all_out("s")
 
     asyncio.run(run())
 
