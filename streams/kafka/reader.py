@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence, Sized
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer
 
@@ -23,6 +23,8 @@ from streams.settings import Settings
 __all__ = ["TopicReader", "TopicVolume", "collect", "follow", "read_all", "volumes"]
 
 log = logging.getLogger(__name__)
+
+_Batch = TypeVar("_Batch", bound=Sized)
 
 
 class TopicReader:
@@ -102,13 +104,23 @@ async def read_all(
     ``idle_s`` (an empty topic: for ``start_s``, the time a first fetch may take). Not up to the end
     offsets alone: the embedded broker reports them short of the real end after batched produces."""
     found: list[Any] = []
-    started = time.monotonic()
     async with TopicReader(settings, topic, record_name) as reader:
-        while True:
-            batch = await reader.poll(idle_s)
+        async for batch in _until_idle(lambda: reader.poll(idle_s), start_s):
             found.extend(batch)
-            if not batch and (found or time.monotonic() - started >= start_s):
-                return found
+    return found
+
+
+async def _until_idle(fetch: Callable[[], Awaitable[_Batch]], start_s: float) -> AsyncIterator[_Batch]:
+    """The batches ``fetch`` returns (each waiting up to the idle time) until one comes back empty after
+    something came, or nothing came for ``start_s`` (the time a first fetch may take)."""
+    started, found = time.monotonic(), False
+    while True:
+        batch = await fetch()
+        if batch:
+            found = True
+            yield batch
+        elif found or time.monotonic() - started >= start_s:
+            return
 
 
 @dataclass(frozen=True)
@@ -132,16 +144,11 @@ async def volumes(
     )
     await consumer.start()
     try:
-        started, found = time.monotonic(), False
-        while True:
-            batches = await consumer.getmany(timeout_ms=int(idle_s * 1000))
+        async for batches in _until_idle(lambda: consumer.getmany(timeout_ms=int(idle_s * 1000)), start_s):
             for partition, messages in batches.items():
                 tally = counts[partition.topic]
                 tally[0] += len(messages)
                 tally[1] += sum(len(m.key or b"") + len(m.value or b"") for m in messages)
-            found = found or bool(batches)
-            if not batches and (found or time.monotonic() - started >= start_s):
-                break
     finally:
         await consumer.stop()
     return {topic: TopicVolume(records, size) for topic, (records, size) in counts.items()}
