@@ -262,8 +262,28 @@ class VisionSettings:
         "the format picks the backend. Empty: object detection off, said at start-up and in every Result",
         shown="empty (off)",
     )
-    yolo_stride: int = setting(
-        3, "INTEGRITY_YOLO_STRIDE", "objects on every Nth frame of a session; faces and gaze on every frame"
+    # An exported model has a fixed input: this must be the size it was exported at (the packaged INT8
+    # TFLite: 640). A 640x480 webcam frame letterboxed into 640x480 instead of 640x640 is 25% less work.
+    yolo_input: str = setting(
+        "640",
+        "INTEGRITY_YOLO_INPUT",
+        "the object model's input size: `640` (square) or `WIDTHxHEIGHT` such as `640x480`, each a multiple of 32; "
+        "exported weights need the size they were exported at",
+    )
+    # The object detector's promise (streams/vision/schedule.py): a phone, book or person that comes into
+    # view and stays is seen within this many seconds plus one frame. 2 s: at 1 frame/s, every other frame.
+    objects_every_s: float = setting(
+        2.0,
+        "INTEGRITY_OBJECTS_EVERY_S",
+        "objects checked at most once per this many seconds of a session (0: every frame); faces and gaze on "
+        "every frame",
+    )
+    # Sensor noise moves a 40x40 block's mean by ~1 grey level; a hand or a phone by tens.
+    objects_still_below: float = setting(
+        6.0,
+        "INTEGRITY_OBJECTS_STILL_BELOW",
+        "a picture whose every block moved less than this (grey levels) since the last check is unchanged: "
+        "objects checked again only after 5x the interval (0: never skip)",
     )
     # The INT8 model scores the people of the packaged photos 0.71-0.96, but the astronaut's spacesuit
     # only 0.34-0.45 (docs/ACCURACY.md).
@@ -630,7 +650,7 @@ class Settings:
 class Declared:
     """One declared setting: where it lives, its variable, its default and its meaning."""
 
-    path: str  # e.g. "vision.yolo_stride"
+    path: str  # e.g. "vision.objects_every_s"
     env: str
     default: Any
     shown: str  # Markdown
@@ -796,7 +816,22 @@ def check_group(group: GroupSettings) -> None:
 REMOVED = {
     "INTEGRITY_VISION_THREADS": "removed in 0.2: a worker analyses one frame at a time, so it changed nothing "
     "(scale out with more workers)",
+    "INTEGRITY_YOLO_STRIDE": "replaced in 0.3 by INTEGRITY_OBJECTS_EVERY_S (objects at most once per that many seconds "
+    "of a session, fewer on a still picture)",
 }
+
+
+def yolo_input_size(text: str) -> tuple[int, int]:
+    """``INTEGRITY_YOLO_INPUT`` as Ultralytics' ``imgsz``: (height, width)."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?", text)
+    if match:
+        width = int(match[1])
+        height = int(match[2]) if match[2] else width
+        if width > 0 and height > 0 and width % 32 == 0 and height % 32 == 0:
+            return height, width
+    raise SettingsError(
+        f"INTEGRITY_YOLO_INPUT={text!r}: use `640` or WIDTHxHEIGHT such as `640x480`, each a multiple of 32"
+    )
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -812,6 +847,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"INTEGRITY_FRAMES_RETENTION_S={settings.topics.frames_retention_s:g} is not positive")
     if settings.topics.partitions < 1:
         raise SettingsError(f"INTEGRITY_PARTITIONS={settings.topics.partitions} is not positive")
+    yolo_input_size(settings.vision.yolo_input)  # refused here, not at the first frame
     if settings.processes < 0:
         raise SettingsError(f"INTEGRITY_PROCESSES={settings.processes} is negative (0: one per CPU)")
     check_group(settings.group)

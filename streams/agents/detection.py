@@ -64,9 +64,14 @@ async def _analyse_in_turn(session_id: str, frame: Frame, received_ms: int) -> N
     budget, reason = spend_frame(state.get("budget") if state else None, frame["captured_at_ms"], settings.ingress)
     if reason:
         raise Refused(reason, keep_payload=False)
-    observation = await asyncio.get_running_loop().run_in_executor(_vision_pool, pipeline.observe, frame)
+    last_check = state.get("objects_check") if state else None
+    observation, check = await asyncio.get_running_loop().run_in_executor(
+        _vision_pool, pipeline.observe_in_session, frame, last_check
+    )
     count_observation(observation)
     state = analyser.annotate(state, observation)
+    # Beside "answered", in the same record: a frame analysed again after a crash is scheduled alike.
+    state["objects_check"] = check
     note_received(state, received_ms)
     state["budget"] = budget
     state["answered"] = answered_with(state.get("answered", []), frame["sequence"])

@@ -41,7 +41,12 @@ def register(sub: Any) -> None:
     _out(b)
     b = bench.add_parser("vision", help="per-detector and per-frame time, for each YOLO backend and the naive setup")
     b.add_argument("--frames", type=int, default=100, help="frames per configuration (after 5 warm-up frames)")
-    b.add_argument("--stride", type=int, default=3, help="YOLO stride of the amortized configurations")
+    b.add_argument(
+        "--fps",
+        type=float,
+        default=5.0,
+        help="capture rate of the frames, for the objects' schedule (default %(default)s)",
+    )
     _out(b)
     b = bench.add_parser("risk", help="observations/s through the risk core, its RocksDB store, and the agent")
     b.add_argument("--observations", type=int, default=20000, help="observations scored per path (default %(default)s)")
@@ -99,7 +104,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.bench == "vision":
         from streams.bench.vision import main as bench_vision
 
-        return bench_vision(args.frames, args.stride, out, settings_for(args))
+        return bench_vision(args.frames, args.fps, out, settings_for(args))
     if args.bench == "risk":
         from streams.bench.risk import main as bench_risk
 

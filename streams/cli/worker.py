@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from streams.cli.common import refuse, settings_for
-from streams.settings import Settings, configure, flag_help
+from streams.settings import Settings, configure, flag_help, yolo_input_size
 
 __all__ = ["register"]
 
@@ -38,7 +38,11 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         INTEGRITY_PROCESSES=args.processes,
     )
     # Before anything starts: a worker whose weights cannot load must say so, not hang unready.
-    ObjectDetector(settings.vision.yolo_weights, settings.vision.object_min_confidence).verify()
+    ObjectDetector(
+        settings.vision.yolo_weights,
+        settings.vision.object_min_confidence,
+        yolo_input_size(settings.vision.yolo_input),
+    ).verify()
     asyncio.run(ensure_topics(settings))
     mismatched = asyncio.run(partition_mismatches(settings))
     if mismatched:

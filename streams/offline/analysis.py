@@ -18,7 +18,7 @@ from streams.risk import PolicyBook, RiskEngine
 from streams.settings import Settings
 from streams.vision import BehaviourAnalyser, VisionPipeline, decode_image
 
-__all__ = ["AnalysedFrame", "analyze", "iter_frames", "with_stride"]
+__all__ = ["AnalysedFrame", "analyze", "iter_frames", "with_objects_every"]
 
 # Files sent as they are, like a webcam's own JPEGs; other images (.bmp) are re-encoded as JPEG.
 _ENCODINGS: dict[str, ImageEncoding] = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
@@ -53,7 +53,7 @@ def analyze(paths: list[Path], settings: Settings, fps: float = 5.0) -> Iterator
     pipeline.warm_up()
     analyser = BehaviourAnalyser(settings.behaviour, settings.vision)
     engine = RiskEngine(PolicyBook(settings.risk.policy_dir, settings.risk.default_policy))
-    behaviour_state = risk_state = None
+    behaviour_state = risk_state = check = None
     for sequence, (name, image, encoding) in enumerate(iter_frames(paths)):
         height, width = decode_image(image, encoding).shape[:2]  # a Frame declares its size
         frame = new_frame(
@@ -65,7 +65,7 @@ def analyze(paths: list[Path], settings: Settings, fps: float = 5.0) -> Iterator
             captured_at_ms=int(sequence * 1000 / fps),
             encoding=encoding,
         )
-        observation = pipeline.observe(frame)
+        observation, check = pipeline.observe_in_session(frame, check)
         behaviour_state = analyser.annotate(behaviour_state, observation)
         risk_state, result = engine.apply(risk_state, observation)
         yield {
@@ -77,5 +77,5 @@ def analyze(paths: list[Path], settings: Settings, fps: float = 5.0) -> Iterator
         }
 
 
-def with_stride(settings: Settings, stride: int) -> Settings:
-    return dataclasses.replace(settings, vision=dataclasses.replace(settings.vision, yolo_stride=stride))
+def with_objects_every(settings: Settings, every_s: float) -> Settings:
+    return dataclasses.replace(settings, vision=dataclasses.replace(settings.vision, objects_every_s=every_s))

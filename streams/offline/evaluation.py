@@ -114,10 +114,10 @@ def _observe(
 
     settings = settings or Settings()
     pipeline, analyser = VisionPipeline(settings.vision), BehaviourAnalyser(settings.behaviour, settings.vision)
-    state, observed = None, []
+    state, observed, check = None, [], None
     for sequence in sorted(frames):
         try:
-            observation = pipeline.observe(frames[sequence])
+            observation, check = pipeline.observe_in_session(frames[sequence], check)
         except ImageDecodeError:
             continue  # the detection agent dead-letters it
         state = analyser.annotate(state, observation)

@@ -87,7 +87,7 @@ def _drop_spanning_people(found: list[DetectedObject]) -> list[DetectedObject]:
 class ObjectDetector:
     """YOLO on BGR frames; one model per thread (Ultralytics predictors keep per-call state)."""
 
-    def __init__(self, weights: str, min_confidence: float = 0.4, imgsz: int = 640) -> None:
+    def __init__(self, weights: str, min_confidence: float = 0.4, imgsz: int | tuple[int, int] = 640) -> None:
         self.weights = weights
         self.min_confidence = min_confidence
         self.imgsz = imgsz

@@ -7,10 +7,12 @@ All on one grey 160x120 copy (INTER_AREA: noise averages out): ~0.3 ms per 640x4
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+
+from streams.vision.schedule import motion_grid
 
 __all__ = ["FrameQuality", "brightness", "frame_quality"]
 
@@ -24,6 +26,8 @@ class FrameQuality:
     contrast: float  # standard deviation of luma
     sharpness: float  # variance of the Laplacian (at 160x120): low is blurred
     digest: str  # of the exact grey copy: two frames with the same digest show the same picture
+    # 16x12 block means of the grey copy (streams.vision.schedule): did the picture move since then?
+    grid: np.ndarray = field(default_factory=lambda: np.zeros((12, 16), np.uint8), compare=False, repr=False)
 
 
 def _grey(bgr: np.ndarray) -> np.ndarray:
@@ -46,4 +50,5 @@ def frame_quality(bgr: np.ndarray) -> FrameQuality:
         # Inside a margin: a frame's own edge (a shifted or letterboxed picture) is not detail.
         sharpness=round(float(cv2.Laplacian(grey[_MARGIN:-_MARGIN, _MARGIN:-_MARGIN], cv2.CV_64F).var()), 1),
         digest=digest,
+        grid=motion_grid(grey),
     )

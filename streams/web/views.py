@@ -31,7 +31,7 @@ async def health(web, request):
         "broker": broker,
         "input_lag_s": lags,
         "objects": "on" if objects.available else f"unavailable: {objects.unavailable_reason}",
-        "yolo_stride": settings.vision.yolo_stride,
+        "objects_every_s": settings.vision.objects_every_s,
         # Ingress records a producer put on another partition than their key's, forwarded there.
         "forwarded_to_key_partition": dict(forwarded),
         # Records skipped as already answered (redelivered after a crash, or resent), by stage.

@@ -86,10 +86,10 @@ def test_a_bmp_in_a_folder_is_analysed_as_an_image(tmp_path):
 
 
 def test_a_setting_that_does_not_fit_is_refused_in_one_line():
-    done = integrity("settings", env={"INTEGRITY_YOLO_STRIDE": "three"})
+    done = integrity("settings", env={"INTEGRITY_PARTITIONS": "three"})
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "integrity: INTEGRITY_YOLO_STRIDE='three' is not a valid int: invalid literal for int() with base 10: 'three'"
+        "integrity: INTEGRITY_PARTITIONS='three' is not a valid int: invalid literal for int() with base 10: 'three'"
     ]
 
 

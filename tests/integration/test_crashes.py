@@ -38,10 +38,10 @@ def uninterrupted(start: SessionControl, session: list[Frame]) -> FinalReport:
     """The session's frames through the core, once, in order: the report every run must end on."""
     pipeline = VisionPipeline(VisionSettings(yolo_weights=SHARED_WEIGHTS))
     analyser, engine = BehaviourAnalyser(BehaviourSettings()), RiskEngine()
-    behaviour_state = None
+    behaviour_state = check = None
     risk_state = engine.start(None, start)
     for frame in session:
-        observation = pipeline.observe(frame)
+        observation, check = pipeline.observe_in_session(frame, check)
         behaviour_state = analyser.annotate(behaviour_state, observation)
         risk_state, _ = engine.apply(risk_state, observation)
     return final_report(engine, risk_state, "ended")

@@ -172,9 +172,9 @@ def test_a_worker_killed_mid_session_continues_without_loss_or_double_counting(s
     weights = SHARED_WEIGHTS
     pipeline = VisionPipeline(VisionSettings(yolo_weights=weights))
     analyser, engine = BehaviourAnalyser(BehaviourSettings()), RiskEngine()
-    behaviour_state = risk_state = None
+    behaviour_state = risk_state = check = None
     for frame in session:
-        observation = pipeline.observe(frame)
+        observation, check = pipeline.observe_in_session(frame, check)
         behaviour_state = analyser.annotate(behaviour_state, observation)
         risk_state, expected = engine.apply(risk_state, observation)
     assert results[-1]["risk_score"] == pytest.approx(expected["risk_score"], abs=1e-6)

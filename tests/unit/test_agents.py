@@ -112,14 +112,14 @@ def test_frames_that_cannot_be_analysed_become_dead_letters_and_the_stream_goes_
 
 def test_an_unexpected_vision_error_costs_one_frame(agents, sent, monkeypatch):
     pipeline = agents["detection"].pipeline
-    real = pipeline.observe
+    real = pipeline.observe_in_session
 
-    def observe(frame):
+    def observe_in_session(frame, last_check):
         if frame["sequence"] == 0:
             raise RuntimeError("boom")
-        return real(frame)
+        return real(frame, last_check)
 
-    monkeypatch.setattr(pipeline, "observe", observe)
+    monkeypatch.setattr(pipeline, "observe_in_session", observe_in_session)
 
     async def run() -> None:
         async with agents["detection"].analyse_frames.test_context() as agent:

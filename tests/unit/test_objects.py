@@ -6,6 +6,7 @@ from typing import cast
 
 import pytest
 
+from streams.samples.scenes import noisy_jpegs, scene_image
 from streams.settings import VisionSettings
 from streams.vision import VisionPipeline
 from streams.vision.objects import ObjectDetector, _coco_names
@@ -35,10 +36,41 @@ def test_real_weights_find_two_people_on_zidane(real):
 
 
 @needs_weights
-def test_objects_run_on_the_stride_and_say_when_they_did_not():
-    pipeline = VisionPipeline(VisionSettings(yolo_weights=SHARED_WEIGHTS, yolo_stride=3))
-    statuses = [pipeline.observe(frame_record("s", seq, 0, "two_faces"))["objects_status"] for seq in range(4)]
-    assert statuses == ["checked", "skipped", "skipped", "checked"]
+def test_objects_run_on_the_session_schedule_and_say_when_they_did_not():
+    pipeline = VisionPipeline(VisionSettings(yolo_weights=SHARED_WEIGHTS, objects_every_s=2.0))
+    statuses, check = [], None
+    # A frame every 500 ms, the picture changing every 2 s: checked every 2 s of capture time.
+    for seq in range(9):
+        frame = frame_record("s", seq, seq * 500, "two_faces" if (seq // 4) % 2 else "one_face")
+        observation, check = pipeline.observe_in_session(frame, check)
+        statuses.append(observation["objects_status"])
+    assert statuses == [
+        "checked",
+        "skipped",
+        "skipped",
+        "skipped",
+        "checked",
+        "skipped",
+        "skipped",
+        "skipped",
+        "checked",
+    ]
+    # Outside a session, every frame is checked.
+    assert pipeline.observe(frame_record("s", 1, 500, "one_face"))["objects_status"] == "checked"
+
+
+@needs_weights
+def test_a_still_picture_is_checked_again_only_after_five_intervals():
+    pipeline = VisionPipeline(VisionSettings(yolo_weights=SHARED_WEIGHTS, objects_every_s=1.0))
+    checked, check = [], None
+    # A camera on a stand: the same picture, only its sensor noise changing.
+    still = noisy_jpegs([scene_image("one_face")], 12, seed=1)
+    for seq in range(12):
+        frame = frame_record("s", seq, seq * 1000, "one_face", image=still[seq])
+        observation, check = pipeline.observe_in_session(frame, check)
+        if observation["objects_status"] == "checked":
+            checked.append(seq)
+    assert checked == [0, 5, 10]
 
 
 def test_missing_weights_switch_objects_off_loudly(tmp_path):

@@ -112,7 +112,7 @@ def _poses(pipeline: VisionPipeline, posed: PosedFaces, plan: AccuracyPlan, prog
             mesh = posed.moved_mesh(photo, yaw, pitch)
             truth = head_pose(mesh)
             assert truth is not None
-            points = pipeline.landmarker.landmarks(decode_image(jpeg, "JPEG"))
+            points = pipeline.mesh(decode_image(jpeg, "JPEG"))
             readings.append(
                 PoseReading(
                     photo=photo,
@@ -212,7 +212,7 @@ def _turn_frames(
 
 
 def _objects(vision: VisionSettings, weights: str, progress: Progress) -> list[PeopleReading]:
-    pipeline = VisionPipeline(replace(vision, yolo_weights=weights, yolo_stride=1))
+    pipeline = VisionPipeline(replace(vision, yolo_weights=weights))
     if not pipeline.objects.available:
         raise WeightsError(f"objects cannot be measured: {pipeline.objects.unavailable_reason}")
     pipeline.objects.verify()
@@ -260,7 +260,7 @@ def measure(
     step: Progress = progress or (lambda _stage: None)
     started = time.perf_counter()
     settings = settings or load_settings()
-    vision = replace(settings.vision, yolo_weights="", yolo_stride=1)
+    vision = replace(settings.vision, yolo_weights="")
     weights = settings.vision.yolo_weights if weights is None else weights
     with _quiet_objects_log():
         pipeline = VisionPipeline(vision)
