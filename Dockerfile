@@ -5,7 +5,7 @@
 #
 #   docker build -t interview-integrity .
 #   docker build -t interview-integrity --build-arg YOLO_FORMAT=onnx .
-#   docker run -e KAFKA_BOOTSTRAP_SERVERS=kafka:9092 interview-integrity
+#   docker run -e KAFKA_BOOTSTRAP_SERVERS=kafka:9092 -e INTEGRITY_WEB_TOKEN="$(openssl rand -hex 32)" interview-integrity
 #
 # Build arguments (docs/DEPLOYMENT.md):
 #   TORCH_INDEX_URL  where torch and torchvision come from: PyTorch's CPU wheels by default, so no CUDA libraries;
@@ -90,13 +90,16 @@ ARG YOLO_MODEL=yolov8n
 ARG YOLO_FORMAT=pt
 COPY --from=models /opt/models/${YOLO_MODEL}.${YOLO_FORMAT} /opt/models/${YOLO_MODEL}.${YOLO_FORMAT}
 
-# One worker process per container (scale by replicas), on real Kafka; the gateway listens beyond the container.
+# One worker process per container (scale by replicas), on real Kafka; the gateway and the worker's web views
+# listen beyond the container. Views listening beyond loopback need INTEGRITY_WEB_TOKEN: without it the worker
+# refuses to start (INTEGRITY_WEB_INSECURE=true serves them open, saying so).
 # YOLO_OFFLINE: Ultralytics neither checks for updates nor sends its usage events.
 ENV INTEGRITY_YOLO_WEIGHTS=/opt/models/${YOLO_MODEL}.${YOLO_FORMAT} \
     INTEGRITY_DATA_DIR=/var/lib/integrity \
     INTEGRITY_PROCESSES=1 \
     INTEGRITY_EMBEDDED_BROKER=false \
     INTEGRITY_GATEWAY_HOST=0.0.0.0 \
+    INTEGRITY_WEB_BIND=0.0.0.0 \
     YOLO_OFFLINE=true
 
 # uid and gid 999, as deploy/k8s runs it (runAsUser); a numeric USER, so that runAsNonRoot can tell it is not root.
@@ -113,5 +116,6 @@ VOLUME ["/var/lib/integrity"]
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health/live/' % os.environ.get('INTEGRITY_WEB_PORT', '6066'), timeout=4)"]
 
-# Web views bind every interface; the advertised host (table_route redirects) is the container's name.
+# Web views listen on every interface (INTEGRITY_WEB_BIND); the advertised host (table_route redirects) is the
+# container's name.
 CMD ["sh", "-c", "INTEGRITY_WEB_HOST=${INTEGRITY_WEB_HOST:-$(hostname)} exec integrity worker"]

@@ -10,6 +10,7 @@ says what it means.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -38,8 +39,10 @@ __all__ = [
     "configured",
     "declared",
     "flag_help",
+    "is_loopback",
     "load_settings",
     "markdown_table",
+    "web_exposure",
 ]
 
 EMBEDDED_BOOTSTRAP = "127.0.0.1:19092"
@@ -177,7 +180,11 @@ class TopicSettings:
     control: str = setting(
         "integrity.session-control", "INTEGRITY_TOPIC_CONTROL", "topic of the session start/end records"
     )
-    dead_letter: str = setting("integrity.dead-letter", "INTEGRITY_TOPIC_DEAD_LETTER", "topic of refused records")
+    dead_letter: str = setting(
+        "integrity.dead-letter",
+        "INTEGRITY_TOPIC_DEAD_LETTER",
+        "topic of refused records; `integrity dead-letters replay` records its replays on `<this topic>.replays`",
+    )
     reports: str = setting("integrity.reports", "INTEGRITY_TOPIC_REPORTS", "topic of the final reports")
     reviews: str = setting("integrity.reviews", "INTEGRITY_TOPIC_REVIEWS", "topic of reviewers' decisions (Review)")
     # One count for every session-keyed topic: the risk table reads partition-locally, so the events
@@ -612,13 +619,14 @@ class Settings:
         shown="`0` (one per CPU)",
     )
     # Views, the dashboard and (unless opened below) health and metrics need it; none is the default for a
-    # worker on a laptop. Compared in constant time, never logged (streams/web/access.py).
+    # worker on a laptop, whose views then listen on loopback only (web_bind). Compared in constant time, never
+    # logged (streams/web/access.py).
     web_token: Secret = setting(
         Secret(),
         "INTEGRITY_WEB_TOKEN",
-        "token the web views require (`Authorization: Bearer <token>`, or the dashboard's login cookie); never "
-        "printed or logged",
-        shown="empty (open)",
+        "token the web views require (`Authorization: Bearer <token>`, or the dashboard's login cookie); needed "
+        "to listen beyond loopback (`INTEGRITY_WEB_BIND`); never printed or logged",
+        shown="empty (open, on loopback only)",
     )
     web_open: str = setting(
         "health,metrics",
@@ -627,6 +635,19 @@ class Settings:
     )
     # Other workers reach this one's views at its canonical URL, built from this host.
     web_host: str = setting("127.0.0.1", "INTEGRITY_WEB_HOST", "host other workers reach this one's web views at")
+    # The views show candidates' sessions: they stay on this machine unless asked, and beyond it only with the
+    # token (``web_exposure``). Faust itself would listen on every interface.
+    web_bind: str = setting(
+        "127.0.0.1",
+        "INTEGRITY_WEB_BIND",
+        "address the worker's web views listen on (`0.0.0.0`: every interface); beyond loopback the worker "
+        "refuses to start without `INTEGRITY_WEB_TOKEN`",
+    )
+    web_insecure: bool = setting(
+        False,
+        "INTEGRITY_WEB_INSECURE",
+        "let the web views listen beyond loopback without a token (a warning at start instead of a refusal)",
+    )
     log_level: str = setting("info", "INTEGRITY_LOG_LEVEL", "worker log level: debug, info, warning, error")
     # A frame takes ~30 ms of vision; 10 s covers one stuck on a slow broker acknowledgement.
     shutdown_wait_s: float = setting(
@@ -809,6 +830,42 @@ def check_group(group: GroupSettings) -> None:
         raise SettingsError(f"INTEGRITY_GROUP_SESSION_TIMEOUT_S={session:g} must be under 90 s")
     if group.standby_replicas < 0:
         raise SettingsError(f"INTEGRITY_STANDBY_REPLICAS={group.standby_replicas} is negative")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` keeps a server on this machine: ``localhost``, 127.0.0.0/8 or ::1 (also
+    written ``[::1]`` or IPv4-mapped). Every other name or address, and the empty one (every interface), is not."""
+    name = host.strip().removeprefix("[").removesuffix("]").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a host name other than localhost: it may resolve to anything
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def web_exposure(settings: Settings, bind: str | None = None) -> str | None:
+    """The rule for the worker's web views listening on ``bind`` (``INTEGRITY_WEB_BIND`` by default): on
+    loopback, or with a token, nothing to say (None). Beyond loopback without a token: refused
+    (``SettingsError`` saying what to set), unless ``INTEGRITY_WEB_INSECURE`` lets them, when the warning
+    to log comes back. Never says the token."""
+    bind = settings.web_bind if bind is None else bind
+    if settings.web_token or is_loopback(bind):
+        return None
+    where = f"INTEGRITY_WEB_BIND={bind}" if bind else "an empty INTEGRITY_WEB_BIND (every interface)"
+    if not settings.web_insecure:
+        raise SettingsError(
+            f"{where} opens the web views (candidates' sessions) beyond this machine, and INTEGRITY_WEB_TOKEN is "
+            "not set: set INTEGRITY_WEB_TOKEN (e.g. `openssl rand -hex 32`), or INTEGRITY_WEB_BIND=127.0.0.1, or "
+            "INTEGRITY_WEB_INSECURE=true to serve them open anyway"
+        )
+    return (
+        f"INTEGRITY_WEB_INSECURE: the web views listen on {bind or 'every interface'}:{settings.web_port} without a "
+        "token: whoever reaches that address sees candidates' sessions"
+    )
 
 
 # Variables of earlier releases that no longer do anything: set, they are named in a warning, never silently

@@ -13,6 +13,7 @@ from streams.cli import (
     broker,
     capture,
     configuration,
+    dead_letters,
     demo,
     evaluation,
     gateway,
@@ -37,6 +38,7 @@ COMMAND_GROUPS = (
     capture,
     reviews,  # review
     verdicts,
+    dead_letters,  # dead-letters list, show, replay
     analyze,
     recording,  # record, replay
     evaluation,  # evaluate, calibrate

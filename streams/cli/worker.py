@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from streams.cli.common import refuse, settings_for
-from streams.settings import Settings, configure, flag_help, yolo_input_size
+from streams.settings import Settings, SettingsError, configure, flag_help, web_exposure, yolo_input_size
 
 __all__ = ["register"]
 
@@ -19,6 +19,7 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     p = sub.add_parser("worker", help="run a Faust worker")
     p.add_argument("--web-port", type=int, help=flag_help("INTEGRITY_WEB_PORT"))
+    p.add_argument("--web-bind", metavar="ADDRESS", help=flag_help("INTEGRITY_WEB_BIND"))
     p.add_argument("--data-dir", help=flag_help("INTEGRITY_DATA_DIR"))
     p.add_argument("--loglevel", "-l", help=flag_help("INTEGRITY_LOG_LEVEL"))
     p.add_argument("--processes", "-n", type=int, help=flag_help("INTEGRITY_PROCESSES"))
@@ -33,10 +34,17 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     settings = settings_for(
         args,
         INTEGRITY_WEB_PORT=args.web_port,
+        INTEGRITY_WEB_BIND=args.web_bind,
         INTEGRITY_DATA_DIR=args.data_dir,
         INTEGRITY_LOG_LEVEL=args.loglevel,
         INTEGRITY_PROCESSES=args.processes,
     )
+    # First of all: views that would listen beyond this machine without a token are refused here
+    # (each process warns itself, once listening, when INTEGRITY_WEB_INSECURE lets them: streams.app).
+    try:
+        web_exposure(settings)
+    except SettingsError as exc:
+        return refuse(str(exc), "worker")
     # Before anything starts: a worker whose weights cannot load must say so, not hang unready.
     ObjectDetector(
         settings.vision.yolo_weights,

@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas import RecordDecodeError, codec_for
 from streams.kafka.clients import consumer_options
 from streams.settings import Settings
 
-__all__ = ["TopicReader", "TopicVolume", "collect", "follow", "read_all", "volumes"]
+__all__ = ["TopicReader", "TopicVolume", "collect", "follow", "read_all", "read_raw", "volumes"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,41 @@ async def read_all(
         async for batch in _until_idle(lambda: reader.poll(idle_s), start_s):
             found.extend(batch)
     return found
+
+
+async def read_raw(
+    settings: Settings, topic: str, idle_s: float = 0.5, stall_s: float = 10.0
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topic`` there is now, undecoded, with its partition, offset, timestamp and headers:
+    read from the start up to the end offsets taken when it starts, then until nothing more comes for
+    ``idle_s`` (the embedded broker may report the end short). A topic that does not exist or holds nothing
+    ends at once, without waiting; one that stops answering short of its end ends after ``stall_s``."""
+    consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **consumer_options(settings))
+    await consumer.start()
+    try:
+        if topic not in await consumer.topics():  # asked without naming it: nothing is auto-created
+            return
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        ends = await consumer.end_offsets(partitions)
+        if all(ends[tp] <= starts[tp] for tp in partitions):
+            return
+        await consumer.seek_to_beginning(*partitions)
+        last_came = time.monotonic()
+        while True:
+            batches = await consumer.getmany(timeout_ms=int(idle_s * 1000))
+            for messages in batches.values():
+                for message in messages:
+                    yield message
+            if batches:
+                last_came = time.monotonic()
+                continue
+            reached = all([await consumer.position(tp) >= ends[tp] for tp in partitions])
+            if reached or time.monotonic() - last_came >= stall_s:
+                return
+    finally:
+        await consumer.stop()
 
 
 async def _until_idle(fetch: Callable[[], Awaitable[_Batch]], start_s: float) -> AsyncIterator[_Batch]:

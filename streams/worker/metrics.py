@@ -11,13 +11,12 @@ below the real end when a producer batches (librdkafka): there lag reads low, ne
 
 from __future__ import annotations
 
-import re
-
 from faust.types import TP
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from schemas.records import QUALITY_KINDS, FinalReport, Observation, Result, Review
+from streams.kafka.dead_letters import reason_kind  # one kind of reason for the metrics and the listing
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
@@ -91,13 +90,6 @@ READY = Gauge(
     "1 when the worker is ready (GET /health/ answers 200), 0 while it rebalances, recovers, warms up or lags.",
     registry=REGISTRY,
 )
-
-
-def reason_kind(reason: str) -> str:
-    """A bounded label for a dead letter's reason: its words before the first colon, numbers and quoted
-    values taken out ("bad image: ..." -> "bad image")."""
-    head = reason.split(":", 1)[0]
-    return re.sub(r"\s+", " ", re.sub(r"\d+|'[^']*'|\"[^\"]*\"", "_", head)).strip()[:60]
 
 
 def count_frame() -> None:

@@ -40,7 +40,8 @@ def cpus_available() -> int:
 
 
 def child_env(env: Mapping[str, str], settings: Settings, index: int) -> dict[str, str]:
-    """Child ``index``'s environment: the supervisor's, with its own port, folder and member id."""
+    """Child ``index``'s environment: the supervisor's, with its own port, folder and member id, and the
+    supervisor's bind address."""
     # The child applies the namespace to its data folder itself (<folder>/process-i/NAME): start from the
     # folder before the supervisor's settings applied it.
     folder = settings.data_dir.parent if settings.namespace else settings.data_dir
@@ -48,6 +49,8 @@ def child_env(env: Mapping[str, str], settings: Settings, index: int) -> dict[st
         **env,
         "INTEGRITY_PROCESSES": "1",
         "INTEGRITY_WEB_PORT": str(settings.web_port + index),
+        # A flag of the supervisor's (--web-bind) is not in its environment: every child listens where it does.
+        "INTEGRITY_WEB_BIND": settings.web_bind,
         "INTEGRITY_DATA_DIR": str(folder / f"process-{index}"),
         "INTEGRITY_LOG_LEVEL": settings.log_level,
     }

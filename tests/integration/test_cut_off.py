@@ -85,8 +85,10 @@ def test_a_worker_cut_off_for_30_s_hands_over_and_publishes_nothing_stale(namesp
         try:
             fleet.start(0, 1)
             port = free_port()
+            # Its views are asked from the host: they listen on the namespace's address (a private veth, open).
+            inside = {**fleet.env, "INTEGRITY_WEB_BIND": namespace.inside_ip, "INTEGRITY_WEB_INSECURE": "true"}
             cut_off = WorkerProcess(
-                fleet.env, port, tmp_path / "worker-2", tmp_path / "worker-2.log", python=namespace.python(tmp_path)
+                inside, port, tmp_path / "worker-2", tmp_path / "worker-2.log", python=namespace.python(tmp_path)
             )
             cut_off.url = f"http://{namespace.inside_ip}:{port}"  # its views, seen from the host
             fleet.workers[2] = cut_off.start()

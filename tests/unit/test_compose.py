@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from streams.cli.registry import build_parser
-from streams.settings import declared
+from streams.settings import declared, is_loopback, load_settings, web_exposure
 from tests.unit.test_dockerfile import command, healthcheck, image_env, served_worker_paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +140,17 @@ def test_the_ports_are_those_the_services_listen_on():
     assert gateway["INTEGRITY_GATEWAY_HOST"] == "0.0.0.0"
     for port in SERVICES["worker"]["ports"]:
         assert ":" not in str(port), "a fixed host port would stop `--scale worker=N`"
+
+
+def test_the_workers_views_listen_beyond_the_container_and_say_so_when_open():
+    worker = SERVICES["worker"]
+    env = {**image_env(), **{key: str(value) for key, value in worker["environment"].items()}}
+    settings = load_settings(env)
+    assert not is_loopback(settings.web_bind), "Prometheus and the other workers reach the views from outside"
+    assert settings.web_insecure and not settings.web_token  # nothing set here: open, explicitly
+    assert web_exposure(settings) is not None  # started, with the warning in the worker's log
+    locked = load_settings(env | {"INTEGRITY_WEB_TOKEN": "from-dot-env"})
+    assert web_exposure(locked) is None
 
 
 def _served_gateway_paths() -> set[str]:

@@ -14,8 +14,10 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from streams.cli.registry import build_parser
-from streams.settings import declared
+from streams.settings import SettingsError, declared, load_settings, web_exposure
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -165,6 +167,9 @@ def test_the_environment_it_sets():
     assert env["INTEGRITY_PROCESSES"] == "1"  # one worker process per container: scale by replicas
     assert env["INTEGRITY_EMBEDDED_BROKER"] == "false"
     assert env["INTEGRITY_GATEWAY_HOST"] == "0.0.0.0"  # reachable from outside the container
+    assert env["INTEGRITY_WEB_BIND"] == "0.0.0.0"  # the worker's views too: with a token given at `docker run`
+    with pytest.raises(SettingsError, match="INTEGRITY_WEB_TOKEN"):
+        web_exposure(load_settings({name: value for name, value in env.items() if name.startswith("INTEGRITY_")}))
     ours = {d.env for d in declared()}
     assert {name for name in env if name.startswith(("INTEGRITY_", "KAFKA_"))} <= ours
     # Ultralytics writes its settings there as the image's user; never installs or downloads at run time.

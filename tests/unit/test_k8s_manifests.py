@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.settings import Settings, declared, load_settings
+from streams.settings import Settings, declared, is_loopback, load_settings, web_exposure
 
 # measured: docs/SCALING.md
 MEASURED_STOP_S = 4.3  # a worker's stop on SIGTERM, seconds: the longest of docs/SCALING.md's runs
@@ -240,6 +240,13 @@ def test_the_worker_runs_one_process_with_a_stable_name_and_static_membership(ob
     settings = _settings(objects, worker)
     assert settings.processes == 1, "one process per pod: scale by replicas"
     assert settings.web_host == f"integrity-worker-0.{headless['metadata']['name']}.integrity.svc.cluster.local"
+
+
+def test_the_workers_views_listen_on_the_pods_address_behind_the_token(objects: tuple[Obj, ...]):
+    settings = _settings(objects, _one(objects, "StatefulSet"))
+    assert not is_loopback(settings.web_bind), "probes, Prometheus and the other workers come from outside the pod"
+    assert settings.web_token and not settings.web_insecure
+    assert web_exposure(settings) is None  # starts, and says nothing: locked
 
 
 def test_the_worker_keeps_its_tables_on_its_own_volume(objects: tuple[Obj, ...]):
