@@ -7,8 +7,17 @@ SHARED_WEIGHTS := $(abspath $(CURDIR)/../shared/models/yolov8n_full_integer_quan
 INTEGRITY_YOLO_WEIGHTS ?= $(if $(wildcard $(SHARED_WEIGHTS)),$(SHARED_WEIGHTS),)
 export INTEGRITY_YOLO_WEIGHTS
 
+# Python (scripts/setup.sh), then the Node consumer's packages (clients/js/consumer) from its lock file
+# when they are missing or older than it; without npm the consumer's test skips, and this says so.
+CONSUMER_JS := clients/js/consumer
 setup:
 	@scripts/setup.sh
+	@if ! command -v npm >/dev/null; then \
+	  echo "setup: no npm (apt-get install nodejs npm): the Node consumer's test will skip" >&2; \
+	elif [ ! $(CONSUMER_JS)/node_modules/.package-lock.json -nt $(CONSUMER_JS)/package-lock.json ]; then \
+	  echo "setup: installing the Node consumer's packages (npm ci in $(CONSUMER_JS))"; \
+	  (cd $(CONSUMER_JS) && npm ci --no-audit --no-fund --loglevel=error); \
+	fi
 
 demo: setup
 	.venv/bin/integrity demo
