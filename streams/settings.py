@@ -269,6 +269,30 @@ class VisionSettings:
         "the format picks the backend. Empty: object detection off, said at start-up and in every Result",
         shown="empty (off)",
     )
+    # Which runtime is fastest depends on the CPU (docs/PERFORMANCE.md): offered several exports, the worker
+    # times them here and keeps the fastest that sees what the reference weights see (streams/vision/tuning.py).
+    yolo_candidates: str = setting(
+        "",
+        "INTEGRITY_YOLO_CANDIDATES",
+        "other exports of the YOLO weights to time against `INTEGRITY_YOLO_WEIGHTS` at start (comma-separated "
+        "paths): the fastest whose detections agree is used, the choice kept per CPU (`integrity tune`)",
+        shown="empty (the weights as set)",
+    )
+    yolo_choice: str = setting(
+        "",
+        "INTEGRITY_YOLO_CHOICE",
+        "set by `integrity worker` for its processes: how the weights in use were chosen (in `/health/` and the "
+        "start-up line); not for operators to set",
+    )
+    # One inference thread per worker process when a box runs one process per core; a container running one
+    # process uses its CPUs.
+    inference_threads: int = setting(
+        0,
+        "INTEGRITY_INFERENCE_THREADS",
+        "threads one object inference may use (0: the CPUs this process may use, shared among the worker "
+        "processes of `integrity worker`)",
+        shown="`0` (CPUs / processes)",
+    )
     # An exported model has a fixed input: this must be the size it was exported at (the packaged INT8
     # TFLite: 640). A 640x480 webcam frame letterboxed into 640x480 instead of 640x640 is 25% less work.
     yolo_input: str = setting(

@@ -15,7 +15,8 @@ from streams.redelivery import already_answered, answered_with
 from streams.topics import behaviour, events_topic, frames_topic
 from streams.validation import frame_refusal, note_received, session_refusal, spend_frame
 from streams.vision import BehaviourAnalyser, ImageDecodeError, VisionPipeline
-from streams.worker.metrics import count_frame, count_observation
+from streams.vision.tuning import backend_of
+from streams.worker.metrics import count_frame, count_observation, describe_object_detector
 from streams.worker.turns import session_turn
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,13 @@ async def warm_up_vision() -> None:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(_vision_pool, pipeline.warm_up)
     vision_ready.set()
-    objects = "on" if pipeline.objects.available else f"OFF ({pipeline.objects.unavailable_reason})"
+    if pipeline.objects.available:
+        vision = settings.vision
+        chosen = vision.yolo_choice or f"{backend_of(vision.yolo_weights)} ({vision.yolo_weights}), as configured"
+        describe_object_detector(vision.yolo_weights, backend_of(vision.yolo_weights), chosen)
+        objects = f"on: {chosen}"
+    else:
+        objects = f"OFF ({pipeline.objects.unavailable_reason})"
     log.info("vision warmed up, object detection %s: worker ready", objects)
 
 

@@ -12,13 +12,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cpu_from_cpuinfo", "cpu_line", "machine", "percentiles", "print_cpu", "print_table", "write_json"]
+from streams.machine import INFERENCE_FLAGS, cpu, cpu_from_cpuinfo
 
-# The instruction sets that decide how fast inference runs here: INT8 (VNNI, AMX, Arm's dot product and
-# matrix multiply) and wide vectors. LiteRT INT8 ran several times slower on a CPU without the fast INT8
-# path (docs/PERFORMANCE.md), so a figure without them is not comparable.
-_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "asimddp", "i8mm", "sve")
-_FLAG_PREFIXES = ("amx_",)
+__all__ = ["cpu_from_cpuinfo", "cpu_line", "machine", "percentiles", "print_cpu", "print_table", "write_json"]
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float]:
@@ -34,36 +30,8 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def cpu_from_cpuinfo(text: str) -> tuple[str | None, list[str]]:
-    """The CPU model and its relevant instruction sets, from the text of Linux's ``/proc/cpuinfo``.
-
-    x86 names the model in ``model name`` and lists ``flags``; Arm lists ``Features`` and may name no model."""
-    model: str | None = None
-    present: set[str] = set()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "model name" and model is None:
-            model = value.strip() or None
-        elif key in {"flags", "Features"} and not present:
-            present = set(value.split())
-    relevant = [flag for flag in _FLAGS if flag in present]
-    relevant += sorted(flag for flag in present if flag.startswith(_FLAG_PREFIXES))
-    return model, relevant
-
-
-def _cpu() -> tuple[str, list[str] | None]:
-    """The model and instruction sets of this CPU; None for the sets where there is no ``/proc/cpuinfo``."""
-    named = platform.processor() or platform.machine() or "unknown"
-    try:
-        model, flags = cpu_from_cpuinfo(Path("/proc/cpuinfo").read_text(errors="replace"))
-    except OSError:  # not Linux: the model as the platform names it, the sets unknown
-        return named, None
-    return model or named, flags
-
-
 def machine() -> dict[str, Any]:
-    model, flags = _cpu()
+    model, flags = cpu()
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
@@ -79,7 +47,7 @@ def cpu_line(figures: dict[str, Any]) -> str:
     found = figures["cpu_flags"]
     if found is None:
         return f"CPU: {figures['cpu_model']} (instruction sets not known), {figures['cpus']} cores"
-    flags = ", ".join(found) or "none of " + ", ".join(_FLAGS)
+    flags = ", ".join(found) or "none of " + ", ".join(INFERENCE_FLAGS)
     return f"CPU: {figures['cpu_model']} ({flags}), {figures['cpus']} cores"
 
 

@@ -23,6 +23,7 @@ from streams.cli import (
     sample,
     schemas,
     screenshot,
+    tune,
     verdicts,
     worker,
 )
@@ -40,6 +41,7 @@ COMMAND_GROUPS = (
     verdicts,
     dead_letters,  # dead-letters list, show, replay
     analyze,
+    tune,
     recording,  # record, replay
     evaluation,  # evaluate, calibrate
     screenshot,

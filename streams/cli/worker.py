@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 from streams.cli.common import refuse, settings_for
@@ -27,9 +29,11 @@ def register(sub: Any) -> None:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
+    from streams.cli.tune import resolve_weights
     from streams.kafka.admin import ensure_topics, partition_mismatches
+    from streams.machine import cpus_available
     from streams.vision.objects import ObjectDetector
-    from streams.worker.supervisor import Supervisor, cpus_available
+    from streams.worker.supervisor import Supervisor
 
     settings = settings_for(
         args,
@@ -45,6 +49,17 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         web_exposure(settings)
     except SettingsError as exc:
         return refuse(str(exc), "worker")
+    count = settings.processes or cpus_available()
+    # Each process's inference gets its share of the CPUs, and every process runs the weights chosen here
+    # (timed once per CPU kind when there are candidates): both reach the children by their environment.
+    threads = settings.vision.inference_threads or max(1, cpus_available() // count)
+    settings, chosen = resolve_weights(settings, threads)
+    os.environ.update(
+        INTEGRITY_INFERENCE_THREADS=str(threads),
+        INTEGRITY_YOLO_WEIGHTS=settings.vision.yolo_weights,
+        INTEGRITY_YOLO_CHOICE=chosen,
+    )
+    settings = replace(settings, vision=replace(settings.vision, inference_threads=threads, yolo_choice=chosen))
     # Before anything starts: a worker whose weights cannot load must say so, not hang unready.
     ObjectDetector(
         settings.vision.yolo_weights,
@@ -60,7 +75,6 @@ def _cmd_worker(args: argparse.Namespace) -> int:
             "(docs/SCALING.md)",
             "worker",
         )
-    count = settings.processes or cpus_available()
     if count > settings.topics.partitions:
         print(
             f"integrity worker: {count} processes for {settings.topics.partitions} partitions: "

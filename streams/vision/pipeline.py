@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from schemas.records import DetectedObject, Face, Frame, Gaze, HeadPose, ObjectsStatus, Observation
+from streams.machine import cpus_available
 from streams.settings import VisionSettings, yolo_input_size
 from streams.vision.face import FaceDetector, FaceScan, centred_detection
 from streams.vision.gaze import eye_state, gaze, screen_limits
@@ -24,6 +25,7 @@ from streams.vision.mouth import mouth_open_ratio
 from streams.vision.objects import ObjectDetector
 from streams.vision.quality import frame_quality
 from streams.vision.schedule import ObjectsCheck, ObjectsSchedule
+from streams.vision.tuning import set_inference_threads
 
 __all__ = ["VisionPipeline"]
 
@@ -53,6 +55,8 @@ class VisionPipeline:
         self.objects = ObjectDetector(
             settings.yolo_weights, settings.object_min_confidence, yolo_input_size(settings.yolo_input)
         )
+        if self.objects.available:  # imports the runtimes: only when objects are on
+            set_inference_threads(settings.inference_threads or cpus_available())
         self.gaze_limits = screen_limits(settings)
         self.schedule = ObjectsSchedule(settings.objects_every_s, settings.objects_still_below)
 

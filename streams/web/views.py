@@ -8,8 +8,10 @@ from urllib.parse import quote
 from streams.agents.detection import pipeline, vision_ready
 from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
+from streams.machine import cpus_available
 from streams.risk.state import is_ended
 from streams.topics import reviews, sessions
+from streams.vision.tuning import backend_of
 from streams.web.access import forwarded_credentials, protected
 from streams.web.health import current as health_now
 from streams.web.peers import owner_of, page_of, session_query, session_row, sessions_of_other_workers, view_from
@@ -31,6 +33,11 @@ async def health(web, request):
         "broker": broker,
         "input_lag_s": lags,
         "objects": "on" if objects.available else f"unavailable: {objects.unavailable_reason}",
+        # Which weights and runtime, and how they were chosen (streams/cli/tune.py).
+        "objects_weights": settings.vision.yolo_weights if objects.available else None,
+        "objects_backend": backend_of(settings.vision.yolo_weights) if objects.available else None,
+        "objects_chosen": settings.vision.yolo_choice or "as configured",
+        "inference_threads": settings.vision.inference_threads or cpus_available(),
         "objects_every_s": settings.vision.objects_every_s,
         # Ingress records a producer put on another partition than their key's, forwarded there.
         "forwarded_to_key_partition": dict(forwarded),

@@ -26,6 +26,7 @@ __all__ = [
     "count_frame",
     "count_observation",
     "count_result",
+    "describe_object_detector",
     "exposition",
     "reason_kind",
     "set_gauges",
@@ -84,6 +85,12 @@ ACTIVE_SESSIONS = Gauge(
 MODEL_AVAILABLE = Gauge(
     "integrity_model_available", "1 when a model is loaded and used, 0 when it is off.", ["model"], registry=REGISTRY
 )
+OBJECT_DETECTOR = Gauge(
+    "integrity_object_detector_info",
+    "1 for the object detector in use: its weights, runtime, and how they were chosen (tuned or as configured).",
+    ["weights", "backend", "chosen"],
+    registry=REGISTRY,
+)
 
 READY = Gauge(
     "integrity_ready",
@@ -132,6 +139,11 @@ def set_gauges(lag: dict[TP, int], active_sessions: int, models: dict[str, bool]
     ACTIVE_SESSIONS.set(active_sessions)
     for model, available in models.items():
         MODEL_AVAILABLE.labels(model=model).set(1 if available else 0)
+
+
+def describe_object_detector(weights: str, backend: str, chosen: str) -> None:
+    OBJECT_DETECTOR.clear()
+    OBJECT_DETECTOR.labels(weights=weights, backend=backend, chosen=chosen).set(1)
 
 
 def exposition() -> bytes:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from streams.machine import cpus_available
 from streams.settings import Settings
 
 __all__ = ["Child", "Supervisor", "child_env", "cpus_available", "next_backoff"]
@@ -32,11 +33,6 @@ FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
 STABLE_AFTER_S = 60.0
 _PR_SET_PDEATHSIG = 1
-
-
-def cpus_available() -> int:
-    """The CPUs this process may run on (its affinity mask: what ``taskset`` or a cpuset allows)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def child_env(env: Mapping[str, str], settings: Settings, index: int) -> dict[str, str]:
