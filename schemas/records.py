@@ -8,7 +8,8 @@ the two cannot drift apart. The constructors give the records that several place
 from __future__ import annotations
 
 import time
-from typing import Literal, TypedDict
+import uuid
+from typing import Literal, TypedDict, get_args
 
 __all__ = [
     "QUALITY_KINDS",
@@ -36,6 +37,7 @@ __all__ = [
     "Verdict",
     "new_frame",
     "new_observation",
+    "new_review",
     "new_session_control",
     "now_ms",
 ]
@@ -355,4 +357,49 @@ def new_session_control(
         "metadata": metadata or {},
         "last_sequence": last_sequence,
         "source": source,
+    }
+
+
+def new_review(
+    session_id: str,
+    decision: str,
+    reviewer: str,
+    *,
+    event_id: str | None = None,
+    behaviour: str = "",
+    started_at_ms: int | None = None,
+    ended_at_ms: int | None = None,
+    policy: str = "",
+    note: str = "",
+    review_id: str | None = None,
+    at_ms: int | None = None,
+) -> Review:
+    """A reviewer's decision about one event of a session (``event_id``: its behaviour and start come from
+    it) or about a time range (``started_at_ms``, ``ended_at_ms``: default its start; ``behaviour``: empty for
+    anything in it); made now unless ``at_ms`` says when, under a new id unless ``review_id`` repeats one.
+    What ``integrity review`` and the dashboard publish. ValueError, in words, when the arguments do not
+    describe one."""
+    if decision not in get_args(ReviewDecision):
+        raise ValueError(f"decision {decision!r}: use {' or '.join(get_args(ReviewDecision))}")
+    if event_id:
+        # Event ids are "<session>:<behaviour>:<start ms>" (streams.vision.behaviour).
+        parts = event_id.rsplit(":", 2)
+        if len(parts) != 3 or parts[0] != session_id or not parts[2].isdigit():
+            raise ValueError(f"event id {event_id!r} is not one of session {session_id!r}'s events")
+        behaviour = behaviour or parts[1]
+        started_at_ms = int(parts[2]) if started_at_ms is None else started_at_ms
+    if started_at_ms is None:
+        raise ValueError("give the event's id, or the range's start (and end)")
+    return {
+        "session_id": session_id,
+        "review_id": review_id or uuid.uuid4().hex,
+        "decision": decision,  # type: ignore[typeddict-item]  # checked above
+        "event_id": event_id or None,
+        "behaviour": behaviour,
+        "started_at_ms": started_at_ms,
+        "ended_at_ms": started_at_ms if ended_at_ms is None else ended_at_ms,
+        "policy": policy,
+        "reviewer": reviewer,
+        "note": note,
+        "at_ms": now_ms() if at_ms is None else at_ms,
     }

@@ -43,6 +43,7 @@ __all__ = [
     "load_settings",
     "markdown_table",
     "web_exposure",
+    "web_reviewers",
 ]
 
 EMBEDDED_BOOTSTRAP = "127.0.0.1:19092"
@@ -187,6 +188,14 @@ class TopicSettings:
     )
     reports: str = setting("integrity.reports", "INTEGRITY_TOPIC_REPORTS", "topic of the final reports")
     reviews: str = setting("integrity.reviews", "INTEGRITY_TOPIC_REVIEWS", "topic of reviewers' decisions (Review)")
+    # Not keyed by session: one partition (a handful of small records, read whole by every worker and
+    # gateway), compacted, keyed by "name@version" (docs/REVIEWING.md).
+    policies: str = setting(
+        "integrity.policies",
+        "INTEGRITY_TOPIC_POLICIES",
+        "topic of published risk policies (`integrity policy publish`), followed by every worker and gateway: "
+        "one partition, compacted",
+    )
     # One count for every session-keyed topic: the risk table reads partition-locally, so the events
     # topic, the control topic and the table's changelog must be co-partitioned.
     # Partitions bound how many workers share the work (a sixth worker on five partitions idles) and
@@ -210,7 +219,16 @@ class TopicSettings:
     )
 
     # The fields that name topics, in the order the topics are created.
-    NAMES: ClassVar[tuple[str, ...]] = ("frames", "events", "results", "control", "dead_letter", "reports", "reviews")
+    NAMES: ClassVar[tuple[str, ...]] = (
+        "frames",
+        "events",
+        "results",
+        "control",
+        "dead_letter",
+        "reports",
+        "reviews",
+        "policies",
+    )
 
     def all(self) -> tuple[str, ...]:
         return tuple(getattr(self, name) for name in self.NAMES)
@@ -653,6 +671,16 @@ class Settings:
         "to listen beyond loopback (`INTEGRITY_WEB_BIND`); never printed or logged",
         shown="empty (open, on loopback only)",
     )
+    # A review made in the dashboard is signed with the name of the token that made it (streams/web/access.py):
+    # the shared token names no one, so it opens the views but records no review.
+    web_reviewers: Secret = setting(
+        Secret(),
+        "INTEGRITY_WEB_REVIEWERS",
+        "reviewers who may record decisions in the dashboard, `name=token` pairs, comma-separated (a token may "
+        "be given as `sha256:<hex digest>` of it); each token opens the views as `INTEGRITY_WEB_TOKEN` does and "
+        "signs the reviews made with it with its name; never printed or logged",
+        shown="empty (reviews in the page only with no token at all, from this machine, as the worker's OS user)",
+    )
     web_open: str = setting(
         "health,metrics",
         "INTEGRITY_WEB_OPEN",
@@ -834,6 +862,38 @@ def _checked_broker(broker: BrokerSettings) -> BrokerSettings:
     return broker
 
 
+_REVIEWER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+_TOKEN_DIGEST = re.compile(r"sha256:[0-9a-fA-F]{64}")
+
+
+def web_reviewers(settings: Settings) -> dict[str, str]:
+    """``INTEGRITY_WEB_REVIEWERS`` as reviewer name -> token (or ``sha256:<hex>`` of it). Refused
+    (``SettingsError``, never saying a token) when a pair is malformed, a name or token comes twice (a review
+    must name one person), or a token is ``INTEGRITY_WEB_TOKEN`` (which names no one)."""
+    raw = settings.web_reviewers.reveal()
+    found: dict[str, str] = {}
+    for number, pair in enumerate((part.strip() for part in raw.split(",") if part.strip()), start=1):
+        name, equals, token = (text.strip() for text in pair.partition("="))
+        if not equals or not token:
+            raise SettingsError(f"INTEGRITY_WEB_REVIEWERS: pair {number} is not name=token")
+        if not _REVIEWER_NAME.fullmatch(name):
+            raise SettingsError(
+                f"INTEGRITY_WEB_REVIEWERS: reviewer {name!r}: use letters, digits, '.', '_', '@' and '-' (at most 64, "
+                "starting with a letter or digit)"
+            )
+        if token.startswith("sha256:") and not _TOKEN_DIGEST.fullmatch(token):
+            raise SettingsError(f"INTEGRITY_WEB_REVIEWERS: reviewer {name!r}: sha256: takes 64 hex digits")
+        if name in found:
+            raise SettingsError(f"INTEGRITY_WEB_REVIEWERS: reviewer {name!r} is named twice")
+        if token in found.values() or token == settings.web_token.reveal():
+            raise SettingsError(
+                f"INTEGRITY_WEB_REVIEWERS: reviewer {name!r} shares a token with another reviewer or with "
+                "INTEGRITY_WEB_TOKEN: each reviewer needs their own"
+            )
+        found[name] = token
+    return found
+
+
 def check_group(group: GroupSettings) -> None:
     """Refuse group settings a group cannot work with (checked again once the broker's defaults are in)."""
     session, heartbeat, rebalance = group.session_timeout_s, group.heartbeat_s, group.rebalance_timeout_s
@@ -878,7 +938,7 @@ def web_exposure(settings: Settings, bind: str | None = None) -> str | None:
     (``SettingsError`` saying what to set), unless ``INTEGRITY_WEB_INSECURE`` lets them, when the warning
     to log comes back. Never says the token."""
     bind = settings.web_bind if bind is None else bind
-    if settings.web_token or is_loopback(bind):
+    if settings.web_token or settings.web_reviewers or is_loopback(bind):
         return None
     where = f"INTEGRITY_WEB_BIND={bind}" if bind else "an empty INTEGRITY_WEB_BIND (every interface)"
     if not settings.web_insecure:
@@ -933,6 +993,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if settings.processes < 0:
         raise SettingsError(f"INTEGRITY_PROCESSES={settings.processes} is negative (0: one per CPU)")
     check_group(settings.group)
+    web_reviewers(settings)  # refused here, not at the first review
     return _in_namespace(replace(settings, broker=_checked_broker(settings.broker)))
 
 

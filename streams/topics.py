@@ -1,4 +1,5 @@
-"""Every topic and table, declared once. All are keyed by session id and share one partition count."""
+"""Every topic and table, declared once. All but the policies topic are keyed by session id and share one
+partition count."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ __all__ = [
     "dead_letter_topic",
     "events_topic",
     "frames_topic",
+    "policies_topic",
     "reports_topic",
     "results_topic",
     "reviews",
@@ -40,6 +42,10 @@ control_topic = _topic(_topics.control, "SessionControl")
 dead_letter_topic = _topic(_topics.dead_letter, "DeadLetter")
 reports_topic = _topic(_topics.reports, "FinalReport")
 reviews_topic = _topic(_topics.reviews, "Review")
+# Risk policies by "name@version", the document as text (streams.kafka.policies): one partition, compacted.
+policies_topic = app.topic(
+    _topics.policies, key_serializer="raw", value_serializer="raw", partitions=1, replicas=_topics.replication_factor
+)
 
 # Session id -> SessionState as a dict. RocksDB locally, its changelog topic on the broker.
 # Keys are the session id's UTF-8 bytes, exactly like the stream keys: table_route then computes the

@@ -144,7 +144,8 @@ def note_received(state: dict[str, Any], received_ms: int) -> None:
 def control_refusal(
     record: SessionControl, received_ms: int, limits: IngressSettings, policies: Collection[str]
 ) -> str | None:
-    """Why ``record`` is refused, or None. ``policies``: the names a start record may ask for."""
+    """Why ``record`` is refused, or None. ``policies``: the names a start record may ask for (a
+    ``PolicyBook`` also takes "name@version" of a version it knows)."""
     policy = record["policy"]
     unknown_policy = record["action"] == "start" and policy and policy not in policies
     return (

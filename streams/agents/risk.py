@@ -15,11 +15,12 @@ from faust.streams import _current_event, current_event
 from faust.types import EventT, StreamT
 
 from schemas.records import EndReason, Observation, SessionControl, new_session_control, now_ms
+from streams.agents.policies import book, follower
 from streams.agents.stage import Redelivered, Refused, Stage, delivered, process, sent
 from streams.app import app, settings
 from streams.kafka.partitioning import partition_of
 from streams.redelivery import AnswersOnTheirWay, already_answered, answered_with, unconfirmed_answer
-from streams.risk import LateObservation, PolicyBook, RiskEngine, SessionState, ended_session, final_report, is_ended
+from streams.risk import LateObservation, RiskEngine, SessionState, ended_session, final_report, is_ended
 from streams.risk.lifecycle import ExpiryRequests, ended_refusal, expiry_mark, retention_over
 from streams.topics import behaviour, control_topic, events_topic, reports_topic, results_topic, sessions
 from streams.validation import control_refusal, observation_refusal
@@ -32,7 +33,8 @@ from streams.worker.turns import session_turn
 
 log = logging.getLogger(__name__)
 
-engine = RiskEngine(PolicyBook(settings.risk.policy_dir, settings.risk.default_policy))
+# The policy files and every version published since (streams.agents.policies).
+engine = RiskEngine(book)
 
 # Results sent and not yet acknowledged (streams.redelivery): the agent does not wait for each.
 _answers = AnswersOnTheirWay()
@@ -92,6 +94,7 @@ def _refuse_if_ended(stored: dict[str, Any] | None, what: str) -> None:
 async def assess(event: EventT, observation: Observation) -> asyncio.Future[Any] | None:
     if reason := observation_refusal(observation):
         raise Refused(reason)
+    await follower.wait_ready()  # the policies published before this worker started, read
     async with session_turn(observation["session_id"]):
         return await _assess_in_turn(observation)
 
@@ -109,7 +112,11 @@ async def _assess_in_turn(observation: Observation) -> asyncio.Future[Any] | Non
             await _send_again(session_id, answer)
         raise Redelivered(f"observation of frame #{sequence} of session {session_id!r}")
     _refuse_if_ended(stored, f"frame #{sequence}")
-    state, result = engine.apply(_live(stored), observation)
+    live = _live(stored)
+    if live and live.policy_version is not None and engine.policies.find(live.policy, live.policy_version) is None:
+        # Started on another worker with a version published a moment ago: read it before judging.
+        await follower.caught_up()
+    state, result = engine.apply(live, observation)
     state.answered = answered_with(state.answered, sequence)
     # Not waited for: the state keeps the Result until it is seen out (streams.redelivery).
     out = await sent(results_topic, key, result)
@@ -153,7 +160,11 @@ async def control(event: EventT, record: SessionControl) -> None:
     if event.key != session_id.encode():
         raise Refused(f"control record key {event.key!r} is not its session id")
     received_ms = int(event.message.timestamp * 1000)
-    if reason := control_refusal(record, received_ms, settings.ingress, engine.policies.policies):
+    await follower.wait_ready()
+    if record["action"] == "start":
+        # A session takes the newest version of its policy: one published a moment ago counts.
+        await follower.caught_up()
+    if reason := control_refusal(record, received_ms, settings.ingress, engine.policies):
         raise Refused(reason)
     async with session_turn(session_id):
         await _control_in_turn(record, received_ms)

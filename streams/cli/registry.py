@@ -17,8 +17,10 @@ from streams.cli import (
     demo,
     evaluation,
     gateway,
+    policy,
     produce,
     recording,
+    report,
     reviews,
     sample,
     schemas,
@@ -44,7 +46,9 @@ COMMAND_GROUPS = (
     tune,
     recording,  # record, replay
     evaluation,  # evaluate, calibrate
+    policy,  # policy publish, list
     screenshot,
+    report,
     sample,
     demo,
     configuration,  # settings

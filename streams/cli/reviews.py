@@ -5,40 +5,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import uuid
 from typing import Any
 
 from schemas import codec_for
-from schemas.records import Review, now_ms
+from schemas.records import Review, new_review
 from streams.cli.common import refuse, settings_for
 
 __all__ = ["register", "review_record"]
 
 
 def review_record(args: argparse.Namespace) -> Review:
-    """The Review the arguments describe; ValueError, in words, when they do not describe one."""
-    behaviour, started, ended = args.behaviour or "", args.start_ms, args.end_ms
-    if args.event:
-        # Event ids are "<session>:<behaviour>:<start ms>" (streams.vision.behaviour).
-        rest = args.event.rsplit(":", 2)
-        if len(rest) != 3 or rest[0] != args.session_id or not rest[2].isdigit():
-            raise ValueError(f"event id {args.event!r} is not one of session {args.session_id!r}'s events")
-        behaviour, started = behaviour or rest[1], int(rest[2]) if started is None else started
-    if started is None:
+    """The Review the arguments describe (``schemas.records.new_review``, as the dashboard's reviews);
+    ValueError, in words, when they do not describe one."""
+    if not args.event and args.start_ms is None:
         raise ValueError("give --event ID, or the range with --start-ms (and --end-ms)")
-    return {
-        "session_id": args.session_id,
-        "review_id": args.review_id or uuid.uuid4().hex,
-        "decision": args.decision,
-        "event_id": args.event,
-        "behaviour": behaviour,
-        "started_at_ms": started,
-        "ended_at_ms": started if ended is None else ended,
-        "policy": args.policy or "",
-        "reviewer": args.reviewer,
-        "note": args.note or "",
-        "at_ms": now_ms(),
-    }
+    return new_review(
+        args.session_id,
+        args.decision,
+        args.reviewer,
+        event_id=args.event,
+        behaviour=args.behaviour or "",
+        started_at_ms=args.start_ms,
+        ended_at_ms=args.end_ms,
+        policy=args.policy or "",
+        note=args.note or "",
+        review_id=args.review_id,
+    )
 
 
 def _cmd_review(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from streams.gateway.access import KeyBook
 from streams.gateway.sessions import GatewaySession, SessionBook
 from streams.kafka.clients import session_publisher
 from streams.kafka.follower import OWNER_KEY, Follower
+from streams.kafka.policies import PolicyFollower
 from streams.risk.policy import PolicyBook
 from streams.settings import Settings
 from streams.validation import control_refusal, frame_refusal
@@ -51,7 +52,9 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.keys = KeyBook(settings.gateway.api_keys)
-        self.policies = PolicyBook(settings.risk.policy_dir, settings.risk.default_policy)
+        # The policy names a start may ask for: the files, and what is published (the workers' own rule).
+        self.policies = PolicyBook(settings.risk.policy_dir, settings.risk.default_policy, require_default=False)
+        self.policy_follower = PolicyFollower(settings, self.policies, who="gateway")
         self.sessions = SessionBook(
             settings.gateway.sessions_kept, settings.ingress.session_max_fps, settings.ingress.session_burst_frames
         )
@@ -68,8 +71,10 @@ class Gateway:
             log.warning("no API keys configured (INTEGRITY_GATEWAY_API_KEYS): every caller is let in")
         self._publisher = await session_publisher(self.settings).__aenter__()
         await self.follower.start()
+        await self.policy_follower.start()
 
     async def stop(self) -> None:
+        await self.policy_follower.stop()
         await self.follower.stop()
         if self._publisher is not None:
             await self._publisher.__aexit__(None, None, None)
@@ -105,6 +110,8 @@ class Gateway:
         if owner is not None and owner != platform and not self.keys.open:
             raise Refusal(409, f"session id {session_id!r} is taken: choose another")
         policy_name = policy or self.policies.default
+        if policy_name not in self.policies:
+            await self.policy_follower.caught_up()  # published a moment ago?
         record = new_session_control(
             session_id,
             "start",
@@ -113,7 +120,7 @@ class Gateway:
             metadata={**(metadata or {}), OWNER_KEY: platform},
             source="gateway",
         )
-        if reason := control_refusal(record, now_ms(), self.settings.ingress, self.policies.policies):
+        if reason := control_refusal(record, now_ms(), self.settings.ingress, self.policies):
             raise Refusal(422, reason)
         await self.publisher.send_control(record)
         self.follower.owners.put(session_id, platform)
@@ -190,7 +197,7 @@ class Gateway:
             last_sequence = session.last_sequence
         candidate = session.candidate_id if session else ""
         record = new_session_control(session_id, "end", candidate, last_sequence=last_sequence, source="gateway")
-        if reason := control_refusal(record, now_ms(), self.settings.ingress, self.policies.policies):
+        if reason := control_refusal(record, now_ms(), self.settings.ingress, self.policies):
             raise Refusal(422, reason)
         waiting = self.follower.expect_report(session_id) if wait else None
         try:

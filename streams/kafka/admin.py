@@ -2,7 +2,8 @@
 
 Faust does not create source topics, and a broker that auto-creates them (tansu does, with 4
 partitions) would pick the count for us; a mismatch with the table's changelog fails at start. The
-frames topic gets a short retention (frames are biometric data); a topic that exists already keeps
+frames topic gets a short retention (frames are biometric data); the policies topic one partition and
+compaction (it is read whole, and a policy version is kept for good); a topic that exists already keeps
 its own configuration.
 """
 
@@ -26,8 +27,13 @@ def new_topics(settings: Settings, names: list[str]) -> list[NewTopic]:
     """How each of the project's topics in ``names`` is created: partitions, replication, configuration."""
     topics = settings.topics
     frames = {"retention.ms": str(round(topics.frames_retention_s * 1000))}
+    # Compacted: the newest record of each "name@version" is kept as long as the topic (the embedded
+    # broker accepts the policy and keeps everything anyway).
+    policies = {"cleanup.policy": "compact"}
     return [
-        NewTopic(
+        NewTopic(name, 1, topics.replication_factor, topic_configs=policies)
+        if name == topics.policies
+        else NewTopic(
             name, topics.partitions, topics.replication_factor, topic_configs=frames if name == topics.frames else {}
         )
         for name in names
@@ -45,7 +51,9 @@ async def ensure_topics(settings: Settings) -> list[str]:
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race: fine
                 await admin.create_topics(new_topics(settings, wanted))
-            log.info("created topics %s with %d partitions", ", ".join(wanted), topics.partitions)
+            log.info(
+                "created topics %s with %d partitions (%s: 1)", ", ".join(wanted), topics.partitions, topics.policies
+            )
         return wanted
     finally:
         await admin.close()

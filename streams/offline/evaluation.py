@@ -130,15 +130,9 @@ def _observe(
 # -- replay -------------------------------------------------------------------------------------------
 
 
-class _OnePolicy(PolicyBook):
-    def __init__(self, policy: RiskPolicy) -> None:  # no folder to read: the policy is at hand
-        self.policies = {policy.name: policy}
-        self.default = policy.name
-
-
 def policy_book_of(policy: RiskPolicy) -> PolicyBook:
     """A book holding ``policy`` alone, as its default: a policy file given by path, a calibration candidate."""
-    return _OnePolicy(policy)
+    return PolicyBook.of(policy)
 
 
 @dataclass(frozen=True)

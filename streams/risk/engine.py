@@ -60,19 +60,29 @@ class RiskEngine:
         self.policies = policies or PolicyBook()
 
     def policy_for(self, state: SessionState) -> RiskPolicy:
-        return self.policies.get(state.policy)
+        """The version the session started with (its name's newest, for a state that kept no version)."""
+        return self.policies.get(state.policy, state.policy_version)
 
     def _new_session(self, session_id: str, candidate_id: str = "") -> SessionState:
-        """A session no start record has named a policy for: the configured default judges it."""
-        return SessionState(session_id=session_id, candidate_id=candidate_id, policy=self.policies.default)
+        """A session no start record has named a policy for: the configured default's newest version
+        judges it."""
+        policy = self.policies.get(None)
+        return SessionState(
+            session_id=session_id, candidate_id=candidate_id, policy=policy.name, policy_version=policy.version
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self, state: SessionState | None, record: SessionControl) -> SessionState:
-        """A SessionControl start: candidate, policy and metadata of the session."""
+        """A SessionControl start: candidate, policy and metadata of the session. The policy is the newest
+        version of the name asked for (or the version asked for, "name@version"); a session that has one
+        of that name already keeps its version (a start again, or redelivered, changes no verdict)."""
         state = state or self._new_session(record["session_id"])
         state.candidate_id = record["candidate_id"] or state.candidate_id
-        state.policy = self.policies.get(record.get("policy")).name
+        asked = record.get("policy") or ""
+        policy = self.policies.get(asked)
+        if "@" in asked or policy.name != state.policy or state.policy_version is None:
+            state.policy, state.policy_version = policy.name, policy.version
         state.metadata = dict(record.get("metadata") or {})
         state.started_at_ms = state.started_at_ms or record["at_ms"]
         return state

@@ -28,8 +28,10 @@ def new_evidence() -> dict[str, Any]:
 class SessionState:
     session_id: str
     candidate_id: str
-    # The name of the policy that judges the session (streams/risk/policies).
+    # The name of the policy that judges the session (streams/risk/policies), and its version, kept from
+    # the session's start (None: a state written before versions were kept, judged by the newest).
     policy: str
+    policy_version: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     status: str = "active"  # active | ending
     frames: int = 0
@@ -87,6 +89,7 @@ def ended_session(state: SessionState, report: FinalReport, now_ms: int) -> dict
         "session_id": state.session_id,
         "candidate_id": state.candidate_id,
         "policy": state.policy,
+        "policy_version": state.policy_version,
         "status": "ended",
         "frames": state.frames,
         "last_score": report["final_risk_score"],

@@ -45,7 +45,7 @@ def session_snapshot(state: Mapping[str, Any]) -> dict[str, Any]:
     """One session as the dashboard shows it: the list's row, plus what its chart and panel need."""
     row = session_row(state)
     report = state.get("final_report")
-    policy = engine.policies.get(state.get("policy"))
+    policy = engine.policies.get(state.get("policy"), state.get("policy_version"))  # the version it started with
     if report:
         attention = report.get("attention")
         at_ms = report.get("ended_at_ms")
@@ -71,6 +71,8 @@ def session_snapshot(state: Mapping[str, Any]) -> dict[str, Any]:
         "attention": attention,
         # Capture time of the newest frame scored (event time, as the intervals are).
         "at_ms": at_ms,
+        # The policy whose verdict a review is about, name@version (what a review made here records).
+        "policy_id": report["policy"] if report else policy.id,
         "review_at": policy.review_at,
         "flagged_at": policy.flagged_at,
         "intervals": sorted(intervals, key=lambda i: i["start"]),

@@ -1,5 +1,7 @@
-"""``/login/``: a reviewer's browser exchanges the web token for a cookie (``integrity_token``: HttpOnly,
-SameSite=Strict), then the dashboard opens. Only where ``INTEGRITY_WEB_TOKEN`` is set does it matter."""
+"""``/login/``: a reviewer's browser exchanges a token (their own, ``INTEGRITY_WEB_REVIEWERS``, or the shared
+``INTEGRITY_WEB_TOKEN``) for a cookie (``integrity_token``: HttpOnly, SameSite=Strict), then the dashboard
+opens; reviews made there are signed with the name of a reviewer's token. Only where a token is configured
+does it matter."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 from faust.web import View
 
 from streams.app import app, settings
-from streams.web.access import COOKIE, allowed
+from streams.web.access import COOKIE, allowed, configured_reviewers
 
 __all__: list[str] = []
 
@@ -21,7 +23,8 @@ input{{font:inherit;width:100%;margin:.6em 0;padding:.4em;box-sizing:border-box}
 .error{{color:#b91c1c}}</style></head>
 <body><form method="post" action="/login/">
 <h1 style="font-size:1.2em">Interview integrity</h1>
-<label for="token">Web token (INTEGRITY_WEB_TOKEN)</label>
+<label for="token">Your reviewer token (or the shared INTEGRITY_WEB_TOKEN: it opens the views, but
+reviews need your own)</label>
 <input id="token" name="token" type="password" autocomplete="current-password" autofocus required>
 <input type="hidden" name="next" value="{next}">
 <p class="error">{error}</p>
@@ -45,7 +48,7 @@ class Login(View):
         form = await request.post()
         offered, next_page = str(form.get("token", "")), _next_page(form.get("next"))
         token = settings.web_token.reveal()
-        if not allowed("views", {"Authorization": f"Bearer {offered}"}, {}, token, ""):
+        if not allowed("views", {"Authorization": f"Bearer {offered}"}, {}, token, "", configured_reviewers()):
             page = _FORM.format(next=html.escape(next_page), error="That is not the token.")
             return self.html(page, status=401)
         cookie = f"{COOKIE}={offered}; HttpOnly; SameSite=Strict; Path=/"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from streams.agents.detection import pipeline, vision_ready
@@ -87,10 +88,9 @@ async def list_sessions(web, request):
     return web.json(body | {"worker": f"{settings.web_host}:{settings.web_port}", "unreachable": unreachable})
 
 
-@app.page("/sessions/{session_id}/")
-@protected("views")
-async def get_session(web, request, session_id: str):
-    """One session's state (or, ended, its final report), from whichever worker owns it."""
+async def session_view(session_id: str, request: Any) -> tuple[int, dict[str, Any]]:
+    """One session's state (or, ended, its final report) and its reviews, from whichever worker owns it:
+    the status and body of ``/sessions/{id}/``. What the report page renders too."""
     if request.query.get("scope") != "local":
         partition = partition_of(session_id.encode(), settings.topics.partitions)
         if (owner := owner_of(sessions, partition)) is not None:
@@ -98,13 +98,21 @@ async def get_session(web, request, session_id: str):
                 path = f"/sessions/{quote(session_id, safe='')}/"
                 status, body = await view_from(owner, path, forwarded_credentials(request.headers))
             except Exception as exc:  # the owner is down or restarting: say so, do not guess
-                return web.json({"error": f"the worker owning it ({owner}) did not answer: {exc!r}"}, status=503)
-            return web.json(body, status=status)
+                return 503, {"error": f"the worker owning it ({owner}) did not answer: {exc!r}"}
+            return status, body
     state, kept = sessions.get(session_id), reviews.get(session_id) or []
     if not state and not kept:
-        return web.json({"error": f"no session {session_id!r}"}, status=404)
+        return 404, {"error": f"no session {session_id!r}"}
     # Reviews outlive the session's state (its retention after the end): a reviewer coming back days
     # later still finds what was decided.
     body = dict(state) if state else {"session_id": session_id, "forgotten": True}
     body["reviews"] = kept
-    return web.json(body)
+    return 200, body
+
+
+@app.page("/sessions/{session_id}/")
+@protected("views")
+async def get_session(web, request, session_id: str):
+    """One session's state (or, ended, its final report), from whichever worker owns it."""
+    status, body = await session_view(session_id, request)
+    return web.json(body, status=status)

@@ -341,6 +341,9 @@ def test_only_the_frames_topic_is_created_with_a_short_retention():
     settings = _settings(INTEGRITY_FRAMES_RETENTION_S="90")
     created = {topic.name: topic for topic in new_topics(settings, list(settings.topics.all()))}
     assert created[settings.topics.frames].topic_configs == {"retention.ms": "90000"}
+    # The policies topic: one partition, compacted (streams.kafka.policies); every other one as the sessions.
+    policies = created.pop(settings.topics.policies)
+    assert (policies.num_partitions, policies.topic_configs) == (1, {"cleanup.policy": "compact"})
     assert all(topic.topic_configs == {} for name, topic in created.items() if name != settings.topics.frames)
     assert {topic.num_partitions for topic in created.values()} == {settings.topics.partitions}
     default = new_topics(_settings(), [settings.topics.frames])[0]

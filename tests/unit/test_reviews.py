@@ -4,6 +4,7 @@ and `integrity evaluate --reviews` compute, and what the review command and the 
 from __future__ import annotations
 
 import argparse
+import re
 from typing import cast
 
 import pytest
@@ -129,3 +130,43 @@ def test_the_edge_refuses_reviews_that_cannot_be_kept():
     assert "ends" in cast(str, review_refusal(backwards, now, limits))
     assert "over the 2000 allowed" in cast(str, review_refusal(good | {"note": "x" * 2001}, now, limits))
     assert "behind the broker" in cast(str, review_refusal(good | {"at_ms": now - 3_600_000}, now, limits))
+
+
+def test_the_page_and_the_command_build_the_same_review():
+    from streams.web.reviews import review_from_request
+
+    fields = {"event_id": f"s-1:looking_away:{START}", "ended_at_ms": START + 4000, "policy": "exam@2", "note": "n"}
+    from_page = review_from_request("s-1", {"decision": "confirmed", "review_id": "r-1", **fields}, "ana")
+    from_cli = review_record(
+        args(
+            decision="confirmed", reviewer="ana", event=fields["event_id"], end_ms=START + 4000, policy="exam@2",
+            note="n", review_id="r-1",
+        )
+    )  # fmt: skip
+    assert from_page | {"at_ms": 0} == from_cli | {"at_ms": 0}
+    ranged = review_from_request(
+        "s-1", {"decision": "dismissed", "started_at_ms": START, "ended_at_ms": START + 9}, "b"
+    )
+    assert (ranged["event_id"], ranged["behaviour"], ranged["reviewer"]) == (None, "", "b")
+    assert len(ranged["review_id"]) == 32  # a new id
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"decision": "confirmed", "started_at_ms": START, "reviewer": "someone"}, "who signed in"),
+        ({"decision": "maybe", "started_at_ms": START}, "use confirmed or dismissed"),
+        ({"decision": "confirmed"}, "give the event's id, or the range's start"),
+        ({"decision": "confirmed", "started_at_ms": "soon"}, "started_at_ms is a whole number"),
+        ({"decision": "confirmed", "started_at_ms": True}, "started_at_ms is a whole number"),
+        ({"decision": "confirmed", "started_at_ms": START, "note": 3}, "note is a string"),
+        ({"decision": "confirmed", "started_at_ms": START, "colour": "red"}, "unknown field(s) colour"),
+        ({"decision": "confirmed", "event_id": f"other:talking:{START}"}, "not one of session 's-1'"),
+        (["confirmed"], "a JSON object"),
+    ],
+)
+def test_a_review_from_the_page_says_what_is_wrong_with_it(body, words):
+    from streams.web.reviews import review_from_request
+
+    with pytest.raises(ValueError, match=re.escape(words)):
+        review_from_request("s-1", body, "ana")

@@ -3,13 +3,14 @@ only with the token or an explicit INTEGRITY_WEB_INSECURE. The rule, without a s
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from streams.cli.main import main
-from streams.settings import Secret, SettingsError, is_loopback, load_settings, web_exposure
+from streams.settings import Secret, SettingsError, is_loopback, load_settings, web_exposure, web_reviewers
 from streams.worker.supervisor import child_env
 
 TOKEN = "tok-5d0c7a1b"
@@ -86,3 +87,32 @@ def test_the_worker_command_refuses_in_one_line_before_starting_anything(monkeyp
     err = capsys.readouterr().err.strip()
     assert err.startswith("integrity worker: INTEGRITY_WEB_BIND=0.0.0.0") and "\n" not in err
     assert "INTEGRITY_WEB_TOKEN" in err
+
+
+def test_reviewers_tokens_are_read_as_names_and_close_the_views_as_a_token_does():
+    digest = "sha256:" + "ab" * 32
+    settings = load_settings(
+        {"INTEGRITY_WEB_BIND": "0.0.0.0", "INTEGRITY_WEB_REVIEWERS": f" ana=tok-a1 , ben.k@x={digest},"}
+    )
+    assert web_reviewers(settings) == {"ana": "tok-a1", "ben.k@x": digest}
+    assert web_exposure(settings) is None  # reviewers' tokens guard the views: they may listen beyond loopback
+    assert "tok-a1" not in repr(settings) and web_reviewers(load_settings({})) == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("ana", "pair 1 is not name=token"),
+        ("ana=", "pair 1 is not name=token"),
+        ("ana=t1,=t2", "reviewer ''"),
+        ("a b=t1", "reviewer 'a b'"),
+        ("ana=sha256:12", "64 hex digits"),
+        ("ana=t1,ana=t2", "named twice"),
+        ("ana=t1,ben=t1", "each reviewer needs their own"),
+        (f"ana={TOKEN}", "each reviewer needs their own"),  # the shared token names no one
+    ],
+)
+def test_a_reviewers_list_that_would_not_name_one_person_is_refused_at_start(value: str, words: str):
+    with pytest.raises(SettingsError, match=re.escape(words)) as refused:
+        load_settings({"INTEGRITY_WEB_REVIEWERS": value, "INTEGRITY_WEB_TOKEN": TOKEN})
+    assert "t1" not in str(refused.value) and TOKEN not in str(refused.value)  # never says a token

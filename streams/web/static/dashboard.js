@@ -1,7 +1,9 @@
 // The reviewers' dashboard: listens to /dashboard/events (a snapshot of the worker's sessions about once a
 // second), keeps each session's risk and attention over time from the snapshots it has seen, and draws
 // the selected session's timeline with uPlot, from the session's start: its earlier timeline and
-// behaviours come from /sessions/{id}/ when it is first shown. Plain script, no build step.
+// behaviours come from /sessions/{id}/ when it is first shown. A reviewer confirms or dismisses each
+// behaviour, or a range dragged on the chart: POST /sessions/{id}/reviews, shown at once and marked kept
+// once the session's reviews (in the snapshots) hold it. Plain script, no build step.
 "use strict";
 
 const COLOURS = {
@@ -22,6 +24,13 @@ let selected = null;
 let chart = null;
 let chartFor = null;
 let snapshots = 0;
+let reviewer = { reviewer: null, how: "", why_not: "not known yet" }; // GET /dashboard/reviewer
+const pending = new Map(); // review id -> {review, state: "sending" | "sent" | "failed", error}
+let rangeSel = null; // {session, start, end} in ms: a range dragged on the chart, not reviewed yet
+const notes = new Map(); // event id -> the note typed beside it (kept while the list redraws)
+let eventsShown = ""; // what the events list shows now: redrawn only when it changes
+// A link to one session: /dashboard/#session=ID (the printable report links here).
+let wanted = location.hash.startsWith("#session=") ? decodeURIComponent(location.hash.slice(9)) : null;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -180,8 +189,11 @@ function renderDetail() {
       ),
     );
   }
+  document.getElementById("report-link").href = `/sessions/${encodeURIComponent(s.session_id)}/report`;
   renderReport(s.final_report);
-  renderReviews(s.reviews || []);
+  renderEvents(s);
+  renderRangeForm(s);
+  renderReviews(s);
   renderChart(s);
   loadHistory(s.session_id);
 }
@@ -207,27 +219,198 @@ function renderReport(report) {
   );
 }
 
-// Reviewers' decisions about the session's behaviours, newest first, beside the chart's bands.
-function renderReviews(reviews) {
-  const box = document.getElementById("reviews-box");
-  box.hidden = reviews.length === 0;
+// The reviews shown for a session: those the worker keeps (in the snapshots), then ours not kept yet.
+function reviewsOf(s) {
+  const kept = (s.reviews || []).map((r) => ({ review: r, state: "kept" }));
+  const ours = [...pending.values()].filter((p) => p.review.session_id === s.session_id);
+  return [...kept, ...ours];
+}
+
+// Reviewers' decisions: who decided what, about which behaviour and range, when, newest first.
+function renderReviews(s) {
+  const shown = reviewsOf(s).sort((a, b) => a.review.at_ms - b.review.at_ms);
+  document.getElementById("reviews-box").hidden = shown.length === 0;
   const list = document.getElementById("reviews");
   list.replaceChildren();
-  for (const r of [...reviews].reverse()) {
+  const words = { kept: "", sending: "sending…", sent: "sent; the worker keeps it in a moment", failed: "not sent: " };
+  for (const { review: r, state, error } of shown.reverse()) {
     const what = r.behaviour ? label(r.behaviour) : "the whole range";
     const span = r.ended_at_ms > r.started_at_ms ? `${clock(r.started_at_ms)}–${clock(r.ended_at_ms)}` : clock(r.started_at_ms);
     list.append(
       el(
         "li",
-        { class: r.decision, "data-review": r.review_id },
+        { class: `${r.decision} ${state}`, "data-review": r.review_id, "data-state": state },
         el("span", { class: `decision ${r.decision}` }, r.decision),
         el("span", { class: "what", style: r.behaviour ? `border-color:${tint(r.behaviour)}` : "" }, what),
         el("span", { class: "when" }, span),
-        el("span", { class: "who" }, `${r.reviewer}${r.policy ? ` · ${r.policy}` : ""}`),
+        el("span", { class: "who" }, `by ${r.reviewer}${r.policy ? ` · ${r.policy}` : ""} · at ${clock(r.at_ms)}`),
+        state === "kept" ? "" : el("span", { class: "state" }, `${words[state]}${error || ""}`),
         r.note ? el("span", { class: "note" }, r.note) : "",
       ),
     );
   }
+}
+
+function newReviewId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes); // crypto.randomUUID needs https, which a worker on a private network may not have
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// One decision: shown at once, sent to any worker (the record finds its session's partition by its key).
+async function submitReview(s, fields) {
+  const body = { review_id: newReviewId(), policy: s.policy_id || "", note: "", ...fields };
+  const review = { session_id: s.session_id, event_id: null, behaviour: "", reviewer: reviewer.reviewer, at_ms: Date.now(), ...body };
+  pending.set(body.review_id, { review, state: "sending" });
+  renderDetail();
+  try {
+    const response = await fetch(`/sessions/${encodeURIComponent(s.session_id)}/reviews`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.error || `the worker answered ${response.status}`);
+    if (pending.has(body.review_id)) pending.set(body.review_id, { review: answer.review, state: "sent" });
+  } catch (error) {
+    pending.set(body.review_id, { review, state: "failed", error: String(error.message || error) });
+  }
+  renderDetail();
+}
+
+function latestReviewOf(s, eventId) {
+  const about = reviewsOf(s).filter((p) => p.review.event_id === eventId && p.state !== "failed");
+  return about.length ? about.sort((a, b) => a.review.at_ms - b.review.at_ms)[about.length - 1].review : null;
+}
+
+function decisionButtons(onDecide) {
+  const can = Boolean(reviewer.reviewer);
+  const why = can ? "" : `you may not review here: ${reviewer.why_not}`;
+  return ["confirmed", "dismissed"].map((decision) => {
+    const button = el("button", { type: "button", class: decision === "confirmed" ? "confirm" : "dismiss", "data-decision": decision }, decision === "confirmed" ? "Confirm" : "Dismiss");
+    button.disabled = !can;
+    if (why) button.title = why;
+    button.addEventListener("click", () => onDecide(decision));
+    return button;
+  });
+}
+
+// The session's behaviours, each with confirm / dismiss and a note. Redrawn only when what it shows
+// changes, so a note being typed keeps its text and focus while snapshots arrive.
+function renderEvents(s) {
+  const past = history.get(s.session_id);
+  const intervals = past ? [...past.intervals.values()].sort((a, b) => a.start - b.start) : [];
+  const list = document.getElementById("events");
+  document.getElementById("no-events").hidden = intervals.length > 0;
+  const rows = intervals.map((i) => {
+    const last = latestReviewOf(s, i.id);
+    return { i, last, key: `${i.id}|${i.end ? "" : "ongoing"}|${last ? `${last.review_id}:${last.decision}` : ""}` };
+  });
+  const spanOf = (i) =>
+    i.end ? `${clock(i.start)}–${clock(i.end)} (${((i.end - i.start) / 1000).toFixed(1)} s)` : `${clock(i.start)}–… (ongoing)`;
+  const shown = `${s.session_id}|${reviewer.reviewer}|${rows.map((r) => r.key).join(",")}`;
+  if (shown === eventsShown) {
+    // The same rows: only an interval's end moves (a condition seen again). The inputs stay as they are.
+    for (const { i } of rows) {
+      const when = list.querySelector(`li[data-event="${CSS.escape(i.id)}"] .when`);
+      if (when) when.textContent = spanOf(i);
+    }
+    return;
+  }
+  eventsShown = shown;
+  for (const input of list.querySelectorAll("input.note")) notes.set(input.dataset.event, input.value);
+  const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.event : null;
+  list.replaceChildren();
+  for (const { i, last } of rows) {
+    const span = spanOf(i);
+    const note = el("input", { class: "note", type: "text", maxlength: "2000", placeholder: "note (optional)", "data-event": i.id });
+    note.value = notes.get(i.id) || "";
+    note.addEventListener("input", () => notes.set(i.id, note.value));
+    const decide = (decision) => {
+      // The interval as known when the reviewer decides: an ongoing one up to the session's newest frame.
+      const now = history.get(s.session_id).intervals.get(i.id) || i;
+      const end = Math.max(now.end || latest.find((x) => x.session_id === s.session_id)?.at_ms || i.start, i.start);
+      const text = note.value.trim();
+      notes.delete(i.id); // cleared before the list redraws with the new review
+      note.value = "";
+      submitReview(s, { decision, event_id: i.id, behaviour: i.type, started_at_ms: i.start, ended_at_ms: end, note: text });
+    };
+    list.append(
+      el(
+        "li",
+        { "data-event": i.id, class: last ? `reviewed ${last.decision}` : "" },
+        el("span", { class: "what", style: `border-color:${tint(i.type)}` }, label(i.type)),
+        el("span", { class: "when" }, span),
+        el("span", { class: "status" }, last ? `${last.decision} by ${last.reviewer}` : "not reviewed"),
+        note,
+        ...decisionButtons(decide),
+      ),
+    );
+    if (focused === i.id) note.focus();
+  }
+}
+
+// The range dragged on the chart, its behaviour (anything, or one seen in the session) and a note.
+function renderRangeForm(s) {
+  const form = document.getElementById("range-form");
+  const here = rangeSel && rangeSel.session === s.session_id;
+  form.hidden = !here;
+  if (!here) return;
+  document.getElementById("range-text").textContent =
+    `${clock(rangeSel.start)}–${clock(rangeSel.end)} (${((rangeSel.end - rangeSel.start) / 1000).toFixed(1)} s)`;
+  const past = history.get(s.session_id);
+  const types = [...new Set(past ? [...past.intervals.values()].map((i) => i.type) : [])].sort();
+  const select = document.getElementById("range-behaviour");
+  const options = ["", ...types];
+  if ([...select.options].map((o) => o.value).join(",") !== options.join(",")) {
+    const before = select.value;
+    select.replaceChildren(...options.map((t) => el("option", { value: t }, t ? label(t) : "anything in it")));
+    select.value = options.includes(before) ? before : "";
+  }
+  for (const button of form.querySelectorAll("button[data-decision]")) {
+    button.disabled = !reviewer.reviewer;
+    button.title = reviewer.reviewer ? "" : `you may not review here: ${reviewer.why_not}`;
+  }
+}
+
+function decideRange(decision) {
+  const s = latest.find((x) => x.session_id === selected);
+  if (!s || !rangeSel || rangeSel.session !== s.session_id) return;
+  const note = document.getElementById("range-note");
+  const fields = { decision, behaviour: document.getElementById("range-behaviour").value, note: note.value.trim() };
+  const range = { started_at_ms: rangeSel.start, ended_at_ms: rangeSel.end };
+  note.value = "";
+  rangeSel = null;
+  submitReview(s, { ...fields, ...range });
+  if (chart) chart.redraw(false);
+}
+
+// A drag across the chart selects a range to review (uPlot's selection; the chart does not zoom).
+function onSelect(u) {
+  if (u.select.width < 2) return;
+  const start = u.posToVal(u.select.left, "x");
+  const end = u.posToVal(u.select.left + u.select.width, "x");
+  rangeSel = { session: chartFor, start: Math.round(start * 1000), end: Math.round(end * 1000) };
+  u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+  u.redraw(false);
+  renderDetail();
+}
+
+async function loadReviewer() {
+  try {
+    const response = await fetch("/dashboard/reviewer", { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`answered ${response.status}`);
+    reviewer = await response.json();
+  } catch (error) {
+    reviewer = { reviewer: null, how: "", why_not: `who you are is not known (${error.message})` };
+  }
+  const line = document.getElementById("reviewer");
+  line.textContent = reviewer.reviewer ? `as ${reviewer.reviewer} (${reviewer.how})` : `not possible here: ${reviewer.why_not}`;
+  line.className = reviewer.reviewer ? "sub" : "sub warning";
+  document.body.dataset.reviewer = reviewer.reviewer || "";
+  eventsShown = "";
+  if (selected !== null) renderDetail();
 }
 
 function chartSize() {
@@ -285,6 +468,24 @@ function drawOverlays(u) {
     ctx.fillText(`${name} ≥ ${value}`, left + width - 6 * dpr, y - 2 * dpr);
     ctx.textAlign = "left";
     ctx.textBaseline = "top";
+  }
+  // Reviewed ranges as a strip along the bottom (dark red: confirmed, blue: dismissed).
+  for (const { review: r, state } of reviewsOf(s)) {
+    if (state === "failed") continue;
+    const x0 = u.valToPos(r.started_at_ms / 1000, "x", true);
+    const x1 = Math.max(u.valToPos(r.ended_at_ms / 1000, "x", true), x0 + 3 * dpr);
+    ctx.fillStyle = r.decision === "confirmed" ? "#9b1c1c" : "#1e429f";
+    ctx.fillRect(x0, top + height - 6 * dpr, x1 - x0, 6 * dpr);
+  }
+  // The range dragged, waiting for a decision.
+  if (rangeSel && rangeSel.session === chartFor) {
+    const x0 = u.valToPos(rangeSel.start / 1000, "x", true);
+    const x1 = u.valToPos(rangeSel.end / 1000, "x", true);
+    ctx.fillStyle = "rgba(29, 35, 48, 0.12)";
+    ctx.fillRect(x0, top, x1 - x0, height);
+    ctx.strokeStyle = "#1d2330";
+    ctx.lineWidth = 1 * dpr;
+    ctx.strokeRect(x0, top, x1 - x0, height);
   }
   ctx.restore();
 }
@@ -359,13 +560,15 @@ function renderChart(s) {
       },
     ],
     legend: { show: true, live: false },
-    hooks: { drawClear: [drawOverlays], draw: [drawSeriesLabels] },
+    cursor: { drag: { x: true, y: false, setScale: false } },
+    hooks: { drawClear: [drawOverlays], draw: [drawSeriesLabels], setSelect: [onSelect] },
   };
   chart = new uPlot(options, data, document.getElementById("chart"));
 }
 
 function select(id) {
   selected = id;
+  window.history.replaceState(null, "", `#session=${encodeURIComponent(id)}`);
   renderList();
   renderDetail();
 }
@@ -374,9 +577,15 @@ function onSnapshot(message) {
   const body = JSON.parse(message.data);
   latest = body.sessions;
   for (const s of latest) remember(s);
+  if (wanted !== null && latest.some((s) => s.session_id === wanted)) {
+    selected = wanted;
+    wanted = null;
+  }
   if (selected === null || !latest.some((s) => s.session_id === selected)) {
     selected = latest.length ? latest[0].session_id : null;
   }
+  // A review the worker keeps now is no longer ours to show: the snapshot has it.
+  for (const s of latest) for (const r of s.reviews || []) pending.delete(r.review_id);
   snapshots += 1;
   document.body.dataset.snapshots = String(snapshots);
   const status = document.getElementById("connection");
@@ -399,4 +608,14 @@ function connect() {
 window.addEventListener("resize", () => {
   if (chart) chart.setSize(chartSize());
 });
+for (const button of document.querySelectorAll("#range-form button[data-decision]")) {
+  button.addEventListener("click", () => decideRange(button.dataset.decision));
+}
+document.getElementById("range-clear").addEventListener("click", () => {
+  rangeSel = null;
+  if (chart) chart.redraw(false);
+  renderDetail();
+});
+document.getElementById("range-form").addEventListener("submit", (event) => event.preventDefault());
+loadReviewer();
 connect();
