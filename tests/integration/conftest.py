@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from streams.stack.local import LocalStack
@@ -32,3 +34,12 @@ def settings(stack):
 @pytest.fixture(scope="module")
 def worker(stack):
     return stack.worker
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    """Node.js for the JavaScript clients' tests; they skip on a machine without it."""
+    executable = shutil.which("node")
+    if executable is None:
+        pytest.skip("no node (Node.js 20+): apt-get install -y nodejs")
+    return executable

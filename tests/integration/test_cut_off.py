@@ -19,7 +19,8 @@ import pytest
 from streams.child_process import free_port
 from streams.kafka.embedded_broker import EmbeddedBroker
 from streams.stack.processes import WorkerProcess
-from tests.integration.test_scale_out import Cameras, Fleet, answered_once_or_known_loss, longest_wait_s
+from tests.integration.test_crashes import assert_answered_once_as_uninterrupted
+from tests.integration.test_scale_out import Cameras, Fleet, longest_wait_s
 
 pytestmark = pytest.mark.integration
 
@@ -114,6 +115,6 @@ def test_a_worker_cut_off_for_30_s_hands_over_and_publishes_nothing_stale(namesp
             )
             assert owned[2], "the worker did not rejoin the group"
             assert wait <= 15
-            answered_once_or_known_loss(fleet.settings, cameras)
+            assert_answered_once_as_uninterrupted(fleet.settings, cameras.starts, cameras.frames)
         finally:
             fleet.close()

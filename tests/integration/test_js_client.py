@@ -4,7 +4,6 @@ broker and a real gateway: its example session over HTTP and over the WebSocket,
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,14 +18,6 @@ pytestmark = pytest.mark.integration
 
 KEY = "acme-js-key-1"
 CLIENT = Path(__file__).resolve().parents[2] / "clients" / "js"
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    executable = shutil.which("node")
-    if executable is None:
-        pytest.skip("no node (Node.js 20+): apt-get install -y nodejs")
-    return executable
 
 
 @pytest.fixture(scope="module")

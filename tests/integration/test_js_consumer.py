@@ -37,14 +37,6 @@ UNKNOWN = bytes.fromhex("0123456789abcdef")
 
 
 @pytest.fixture(scope="module")
-def node() -> str:
-    executable = shutil.which("node")
-    if executable is None:
-        pytest.skip("no node (Node.js 20+): apt-get install -y nodejs")
-    return executable
-
-
-@pytest.fixture(scope="module")
 def installed(node: str) -> Path:
     """The consumer's npm packages: `make setup` installs them; a checkout without them gets `npm ci`."""
     dependencies = json.loads((CONSUMER / "package.json").read_text())["dependencies"]
