@@ -161,8 +161,11 @@ async def control(event: EventT, record: SessionControl) -> None:
         raise Refused(f"control record key {event.key!r} is not its session id")
     received_ms = int(event.message.timestamp * 1000)
     await follower.wait_ready()
-    if record["action"] == "start":
-        # A session takes the newest version of its policy: one published a moment ago counts.
+    if record["action"] == "start" and engine.policies.find(record.get("policy") or engine.policies.default) is None:
+        # A policy (or version) this worker has not read yet: one published a moment ago counts. Only
+        # then: the round trip would hold the start behind the session's first observations, which
+        # would then be judged by the default policy. A known name takes the newest version read (the
+        # follower reads the topic continuously; "name@version" pins a version just published).
         await follower.caught_up()
     if reason := control_refusal(record, received_ms, settings.ingress, engine.policies):
         raise Refused(reason)
